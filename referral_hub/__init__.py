@@ -1,0 +1,1 @@
+"""SDoH closed-loop referral hub (Gravity Coordination Platform)."""

@@ -1,0 +1,1 @@
+"""The FHIR R4 boundary: resource store, search, validation and REST API."""
