@@ -1,0 +1,73 @@
+"""The application factory.
+
+Nothing connects to a database or Redis at import time; everything is bound here from settings, so tests,
+the CLI, gunicorn workers and RQ workers each build their own app with their own configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+from flask import Flask
+from sqlalchemy import event
+
+from referral_hub.config import load_settings
+from referral_hub.extensions import db, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+    """Build a configured hub application.
+
+    :param overrides: Flask config keys applied after the environment (tests use it).
+    :param environ: environment to read ``REFERRAL_HUB_*`` settings from (default ``os.environ``).
+    """
+    app = Flask("referral_hub", instance_relative_config=True)
+    settings = load_settings(Path(app.instance_path), environ)
+    app.config.update(settings.to_flask())
+    if overrides:
+        app.config.update(overrides)
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options.setdefault("json_serializer", _json_dumps)
+    options.setdefault("json_deserializer", orjson.loads)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+    from referral_hub.logging_setup import configure_logging
+
+    configure_logging(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    from referral_hub.jobs import init_jobs
+
+    init_jobs(app)
+
+    from referral_hub.fhir.views import bp as fhir_bp
+    from referral_hub.ops.views import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(fhir_bp, url_prefix="/fhir")
+    return app
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers run beside the single writer; foreign keys are off by default in SQLite."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+__all__ = ["create_app"]
