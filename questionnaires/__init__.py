@@ -1,0 +1,1 @@
+"""Screening instruments (placeholder until the public API lands)."""
