@@ -48,6 +48,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "begin", _sqlite_begin_immediate)
 
     from referral_hub.jobs import init_jobs
 
@@ -62,12 +63,27 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers run beside the single writer; foreign keys are off by default in SQLite."""
+    """WAL lets readers run beside the single writer; foreign keys are off by default in SQLite.
+
+    ``isolation_level = None`` stops pysqlite from managing transactions itself (it would start them late and
+    break savepoints); ``_sqlite_begin_immediate`` then opens every transaction explicitly.
+    """
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Take SQLite's write lock at BEGIN.
+
+    A deferred transaction that read first and writes later fails at once with "database is locked" if another
+    writer committed in between; taking the lock up front makes concurrent writers queue (``timeout``) instead.
+    SQLite is the single-machine default; PostgreSQL is the choice for concurrency.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 __all__ = ["create_app"]

@@ -1,0 +1,357 @@
+"""The versioned FHIR resource store.
+
+Every write validates the resource (R4 structure, then the Gravity IG rules), stamps ``meta.versionId`` and
+``meta.lastUpdated``, writes the current row, an immutable version row and the search-index rows, and runs the
+write hooks — all in the caller's transaction, so a write is visible together with its index and its follow-up
+jobs or not at all. Updates are compare-and-set on ``version_id``: two writers of the same version cannot both win,
+whichever database is underneath.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from referral_hub.db_types import utcnow
+from referral_hub.fhir import indexer
+from referral_hub.fhir.hooks import WriteEvent, run_write_hooks
+from referral_hub.fhir.models import (
+    DateIndex,
+    FhirResource,
+    FhirResourceVersion,
+    NumberIndex,
+    ReferenceIndex,
+    StringIndex,
+    TokenIndex,
+    UriIndex,
+)
+from referral_hub.fhir.outcomes import FhirError, OutcomeIssue
+from referral_hub.fhir.references import parse_reference
+from referral_hub.fhir.validation import ValidationError, validate_resource
+
+_MAX_CAS_RETRIES = 3
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    """A resource as stored: the body already carries ``id`` and ``meta.versionId``/``meta.lastUpdated``."""
+
+    pk: int
+    resource_type: str
+    resource_id: str
+    version_id: int
+    last_updated: datetime
+    body: dict[str, Any]
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version_id}"'
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of a create or update: ``created`` distinguishes 201 from 200."""
+
+    resource: StoredResource
+    created: bool
+    warnings: Sequence[OutcomeIssue] = ()
+
+
+def format_instant(value: datetime) -> str:
+    """FHIR ``instant`` with microseconds and an explicit UTC offset."""
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def is_valid_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64 and all(ch in _ID_CHARS for ch in value)
+
+
+def _to_fhir_error(exc: ValidationError) -> FhirError:
+    issues = [OutcomeIssue(i.severity, i.code, i.diagnostics, i.expression) for i in exc.issues]
+    return FhirError(exc.http_status, issues)
+
+
+class ResourceStore:
+    """Reads and writes FHIR resources through one SQLAlchemy session (the caller commits).
+
+    :param local_bases: absolute FHIR base URLs that denote this server (first one is canonical).
+    """
+
+    def __init__(self, session: Session, local_bases: Sequence[str]) -> None:
+        self.session = session
+        self.local_bases = tuple(base.rstrip("/") for base in local_bases)
+
+    # ---- reads -------------------------------------------------------------------------------------------------
+    def read(self, resource_type: str, resource_id: str) -> StoredResource:
+        """The current version. :raises FhirError: 404 when unknown."""
+        row = self._current_row(resource_type, resource_id)
+        if row is None:
+            raise FhirError.single(404, "not-found", f"{resource_type}/{resource_id} is not known")
+        return _stored(row)
+
+    def vread(self, resource_type: str, resource_id: str, version_id: str) -> StoredResource:
+        """One historic version. :raises FhirError: 404 when the resource or the version is unknown."""
+        row = self._current_row(resource_type, resource_id)
+        if row is None or not version_id.isdigit():
+            raise FhirError.single(
+                404, "not-found", f"{resource_type}/{resource_id}/_history/{version_id} is not known"
+            )
+        version = self.session.execute(
+            select(FhirResourceVersion).where(
+                FhirResourceVersion.resource_pk == row.pk, FhirResourceVersion.version_id == int(version_id)
+            )
+        ).scalar_one_or_none()
+        if version is None:
+            raise FhirError.single(
+                404, "not-found", f"{resource_type}/{resource_id}/_history/{version_id} is not known"
+            )
+        return StoredResource(
+            row.pk, row.resource_type, row.resource_id, version.version_id, version.last_updated, version.body
+        )
+
+    def history(self, resource_type: str, resource_id: str) -> list[tuple[StoredResource, str]]:
+        """Every version, newest first, with the HTTP method that wrote it."""
+        row = self._current_row(resource_type, resource_id)
+        if row is None:
+            raise FhirError.single(404, "not-found", f"{resource_type}/{resource_id} is not known")
+        versions = self.session.execute(
+            select(FhirResourceVersion)
+            .where(FhirResourceVersion.resource_pk == row.pk)
+            .order_by(FhirResourceVersion.version_id.desc())
+        ).scalars()
+        return [
+            (StoredResource(row.pk, row.resource_type, row.resource_id, v.version_id, v.last_updated, v.body), v.method)
+            for v in versions
+        ]
+
+    def _current_row(self, resource_type: str, resource_id: str) -> FhirResource | None:
+        return self.session.execute(
+            select(FhirResource).where(
+                FhirResource.resource_type == resource_type, FhirResource.resource_id == resource_id
+            )
+        ).scalar_one_or_none()
+
+    # ---- writes ------------------------------------------------------------------------------------------------
+    def create(self, resource: dict[str, Any], *, workflow: bool = True, assigned_id: str | None = None) -> WriteResult:
+        """Create with a server-assigned id (any id in the body is ignored, as FHIR create requires).
+
+        :param assigned_id: an id the server chose earlier (transactions assign ids before writing so that
+            ``urn:uuid:`` references can be rewritten first).
+        """
+        body = copy.deepcopy(resource)
+        body["id"] = assigned_id or str(uuid.uuid4())
+        warnings = self._validate(body, None, workflow)
+        return WriteResult(self._insert(body, "POST"), True, warnings)
+
+    def update(
+        self,
+        resource_type: str,
+        resource_id: str,
+        resource: dict[str, Any],
+        *,
+        if_match: int | None = None,
+        workflow: bool = True,
+    ) -> WriteResult:
+        """Update, or create with the client's id when it does not exist yet (update-as-create).
+
+        :param if_match: the version the client last saw; a different current version gives 412.
+        """
+        if resource.get("resourceType") != resource_type:
+            raise FhirError.single(
+                400, "invalid", f"resourceType must be {resource_type} at this URL", f"{resource_type}.resourceType"
+            )
+        if resource.get("id") != resource_id:
+            raise FhirError.single(400, "invalid", "The body id must equal the id in the URL", f"{resource_type}.id")
+        if not is_valid_id(resource_id):
+            raise FhirError.single(400, "invalid", "Ids are 1-64 characters of A-Z, a-z, 0-9, '-' and '.'")
+        body = copy.deepcopy(resource)
+        for _attempt in range(_MAX_CAS_RETRIES):
+            current = self._current_row(resource_type, resource_id)
+            if current is None:
+                if if_match is not None:
+                    raise FhirError.single(412, "conflict", f"{resource_type}/{resource_id} does not exist (If-Match)")
+                warnings = self._validate(body, None, workflow)
+                try:
+                    with self.session.begin_nested():
+                        stored = self._insert(body, "PUT")
+                except IntegrityError:
+                    continue  # another writer created it just now: retry as an update
+                return WriteResult(stored, True, warnings)
+            if if_match is not None and if_match != current.version_id:
+                raise _stale(resource_type, resource_id, if_match, current.version_id)
+            previous = current.body
+            warnings = self._validate(body, previous, workflow)
+            stored = self._replace(current.pk, current.version_id, body)
+            if stored is not None:
+                self._after_write(stored, previous)
+                return WriteResult(stored, False, warnings)
+            if if_match is not None:
+                fresh = self._current_row(resource_type, resource_id)
+                raise _stale(resource_type, resource_id, if_match, fresh.version_id if fresh else None)
+        raise FhirError.single(409, "conflict", "The resource changed repeatedly while updating; try again")
+
+    def _validate(self, body: dict[str, Any], previous: dict[str, Any] | None, workflow: bool) -> list[OutcomeIssue]:
+        try:
+            warnings = validate_resource(body, previous, workflow=workflow)
+        except ValidationError as exc:
+            raise _to_fhir_error(exc) from None
+        return [OutcomeIssue(i.severity, i.code, i.diagnostics, i.expression) for i in warnings]
+
+    def _stamp(self, body: dict[str, Any], version_id: int) -> datetime:
+        now = utcnow()
+        meta = dict(body.get("meta") or {})
+        meta["versionId"] = str(version_id)
+        meta["lastUpdated"] = format_instant(now)
+        body["meta"] = meta
+        return now
+
+    def _insert(self, body: dict[str, Any], method: str) -> StoredResource:
+        now = self._stamp(body, 1)
+        pk = self.session.execute(
+            insert(FhirResource)
+            .values(
+                resource_type=body["resourceType"], resource_id=body["id"], version_id=1, last_updated=now, body=body
+            )
+            .returning(FhirResource.pk)
+        ).scalar_one()
+        stored = StoredResource(pk, body["resourceType"], body["id"], 1, now, body)
+        self._write_version(stored, method)
+        self._write_index(stored, replace=False)
+        self._after_write(stored, None)
+        return stored
+
+    def _replace(self, pk: int, old_version: int, body: dict[str, Any]) -> StoredResource | None:
+        new_version = old_version + 1
+        now = self._stamp(body, new_version)
+        result = self.session.execute(
+            update(FhirResource)
+            .where(FhirResource.pk == pk, FhirResource.version_id == old_version)
+            .values(version_id=new_version, last_updated=now, body=body)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return None
+        stored = StoredResource(pk, body["resourceType"], body["id"], new_version, now, body)
+        self._write_version(stored, "PUT")
+        self._write_index(stored, replace=True)
+        return stored
+
+    def _write_version(self, stored: StoredResource, method: str) -> None:
+        self.session.execute(
+            insert(FhirResourceVersion).values(
+                resource_pk=stored.pk,
+                resource_type=stored.resource_type,
+                resource_id=stored.resource_id,
+                version_id=stored.version_id,
+                last_updated=stored.last_updated,
+                method=method,
+                body=stored.body,
+            )
+        )
+
+    def _write_index(self, stored: StoredResource, *, replace: bool) -> None:
+        if replace:
+            for table in (TokenIndex, ReferenceIndex, DateIndex, StringIndex, NumberIndex, UriIndex):
+                self.session.execute(
+                    delete(table).where(table.resource_pk == stored.pk).execution_options(synchronize_session=False)
+                )
+        rows = index_rows(stored.body, stored.pk, self.local_bases)
+        for table, values in rows.items():
+            if values:
+                self.session.execute(insert(table), values)
+
+    def _after_write(self, stored: StoredResource, previous: dict[str, Any] | None) -> None:
+        run_write_hooks(
+            self.session,
+            WriteEvent(
+                stored.resource_type,
+                stored.resource_id,
+                stored.pk,
+                stored.version_id,
+                stored.last_updated,
+                stored.body,
+                previous,
+            ),
+        )
+
+
+def _stale(resource_type: str, resource_id: str, expected: int, current: int | None) -> FhirError:
+    return FhirError.single(
+        412,
+        "conflict",
+        f"{resource_type}/{resource_id} is at version {current}, not {expected}: read it again and re-apply the change",
+    )
+
+
+def _stored(row: FhirResource) -> StoredResource:
+    return StoredResource(row.pk, row.resource_type, row.resource_id, row.version_id, row.last_updated, row.body)
+
+
+def index_rows(body: dict[str, Any], pk: int, local_bases: tuple[str, ...]) -> dict[type, list[dict[str, Any]]]:
+    """Turn the indexer's values into rows for each index table."""
+    resource_type = body["resourceType"]
+    rows: dict[type, list[dict[str, Any]]] = {
+        TokenIndex: [],
+        ReferenceIndex: [],
+        DateIndex: [],
+        StringIndex: [],
+        NumberIndex: [],
+        UriIndex: [],
+    }
+    base = {"resource_pk": pk, "resource_type": resource_type}
+    for value in indexer.extract_index(body):
+        if isinstance(value, indexer.TokenValue):
+            rows[TokenIndex].append(
+                {**base, "param": value.param, "system": _clip(value.system, 255), "code": _clip(value.code, 255)}
+            )
+        elif isinstance(value, indexer.ReferenceValue):
+            parsed = parse_reference(value.reference, local_bases)
+            if parsed is not None:
+                rows[ReferenceIndex].append(
+                    {
+                        **base,
+                        "param": value.param,
+                        "target_type": parsed.target_type,
+                        "target_id": parsed.target_id,
+                        "url": _clip(parsed.url, 1024),
+                    }
+                )
+        elif isinstance(value, indexer.DateValue):
+            rows[DateIndex].append({**base, "param": value.param, "low": value.low, "high": value.high})
+        elif isinstance(value, indexer.StringValue):
+            rows[StringIndex].append(
+                {
+                    **base,
+                    "param": value.param,
+                    "value": _clip(indexer.normalize_string(value.value), 512) or "",
+                    "exact": value.value,
+                }
+            )
+        elif isinstance(value, indexer.NumberValue):
+            rows[NumberIndex].append({**base, "param": value.param, "value": value.value, "system": None, "code": None})
+        elif isinstance(value, indexer.QuantityValue):
+            rows[NumberIndex].append(
+                {
+                    **base,
+                    "param": value.param,
+                    "value": value.value,
+                    "system": _clip(value.system, 255),
+                    "code": _clip(value.code or value.unit, 255),
+                }
+            )
+        elif isinstance(value, indexer.UriValue):
+            rows[UriIndex].append({**base, "param": value.param, "value": _clip(value.value, 1024) or ""})
+    return rows
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    return value if value is None or len(value) <= length else value[:length]
