@@ -152,6 +152,7 @@ def json_shape_issues(resource_type: str, resource: dict[str, Any]) -> list[Issu
     while stack and len(issues) < MAX_ISSUES:
         value, path, depth = stack.pop()
         where = fhirpath(resource_type, path)
+        children: list[tuple[object, Path, int]] = []
         if depth > MAX_DEPTH:
             issues.append(error("structure", where, f"The JSON is nested more than {MAX_DEPTH} levels deep."))
             continue
@@ -196,9 +197,9 @@ def json_shape_issues(resource_type: str, resource: dict[str, Any]) -> list[Issu
                                     )
                                 )
                         else:
-                            stack.append((item, (*child_path, i), depth + 2))
+                            children.append((item, (*child_path, i), depth + 2))
                 else:
-                    stack.append((child, child_path, depth + 1))
+                    children.append((child, child_path, depth + 1))
         elif isinstance(value, str):
             if value == "":
                 issues.append(error("value", where, "Empty strings are not allowed; leave the element out instead."))
@@ -212,6 +213,7 @@ def json_shape_issues(resource_type: str, resource: dict[str, Any]) -> list[Issu
             issues.append(error("structure", where, "Arrays of arrays are not allowed in FHIR JSON."))
         else:
             issues.append(error("structure", where, f"The value is {_json_kind(value)}, which is not JSON."))
+        stack.extend(reversed(children))  # reversed: issues come out in document order
     return issues
 
 
@@ -324,6 +326,7 @@ def datatype_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]
     stack: list[tuple[type[BaseModel], dict[str, Any], Path, bool]] = [(model, resource, (), True)]
     while stack and len(issues) < MAX_ISSUES:
         current, obj, path, is_resource = stack.pop()
+        pending: list[tuple[type[BaseModel], dict[str, Any], Path, bool]] = []
         fields = _fields_of(current)
         if current.__name__ == "Extension":
             _check_ext_1(resource_type, obj, path, issues)
@@ -357,7 +360,8 @@ def datatype_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]
                     continue
                 items = [(value, where)]
             for item, item_path in items:
-                _check_item(resource_type, spec, item, item_path, stack, issues)
+                _check_item(resource_type, spec, item, item_path, pending, issues)
+        stack.extend(reversed(pending))
     return issues
 
 
@@ -500,4 +504,4 @@ def structure_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue
         return shape
     found = id_issues(resource_type, resource) + datatype_issues(resource_type, resource)
     found += model_issues(resource_type, resource)
-    return dedupe(found)
+    return dedupe(found)[:MAX_ISSUES]

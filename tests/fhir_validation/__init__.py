@@ -1,0 +1,1 @@
+"""Tests of referral_hub.fhir.validation."""
