@@ -189,9 +189,9 @@ _PG_DOCUMENT = (
 )
 
 POSTGRESQL_EXTRAS: tuple[str, ...] = (
-    "CREATE EXTENSION IF NOT EXISTS cube",
-    "CREATE EXTENSION IF NOT EXISTS earthdistance",
-    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    "CREATE EXTENSION IF NOT EXISTS cube SCHEMA public",
+    "CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public",
+    "CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public",
     "CREATE INDEX IF NOT EXISTS ix_hsds_location_earth ON hsds_location USING gist (ll_to_earth(latitude, longitude))",
     f"CREATE TABLE IF NOT EXISTS {PG_SEARCH_TABLE} ("
     " service_id VARCHAR(36) PRIMARY KEY REFERENCES hsds_service(id) ON DELETE CASCADE,"

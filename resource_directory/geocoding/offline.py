@@ -13,6 +13,7 @@ through here.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,6 +48,8 @@ class ZipInfo:
     lon: float
     timezone: str | None
     state: str
+    city: str
+    county: str
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +62,9 @@ def _zip_index() -> dict[str, ZipInfo]:
         lat, lon = float(row["lat"]), float(row["long"])
         if lat == 0.0 and lon == 0.0:  # military APO/FPO codes carry 0,0 — no usable centroid
             continue
-        index[row["zip_code"]] = ZipInfo(row["zip_code"], lat, lon, row["timezone"] or None, row["state"])
+        index[row["zip_code"]] = ZipInfo(
+            row["zip_code"], lat, lon, row["timezone"] or None, row["state"], row["city"], row["county"]
+        )
     return index
 
 
@@ -69,6 +74,21 @@ def zip_info(postal_code: str | None) -> ZipInfo | None:
         return None
     match = _ZIP_ONLY.fullmatch(postal_code)
     return _zip_index().get(match.group(1)) if match else None
+
+
+def nearest_zip(lat: float, lon: float, max_km: float = 50.0) -> ZipInfo | None:
+    """The ZIP whose centroid is nearest to a point (a rough reverse geocode for service areas)."""
+    best: ZipInfo | None = None
+    best_score = math.inf
+    # Equirectangular distance is plenty to rank centroids a few km apart.
+    scale = math.cos(math.radians(lat)) ** 2
+    for info in _zip_index().values():
+        score = (info.lat - lat) ** 2 + scale * (info.lon - lon) ** 2
+        if score < best_score:
+            best, best_score = info, score
+    if best is None or math.sqrt(best_score) * 111.2 > max_km:
+        return None
+    return best
 
 
 def parse_coordinates(text: str) -> tuple[float, float] | None:
