@@ -68,13 +68,17 @@ def _task_workflow_issues(
     if not isinstance(previous, dict) or previous.get("resourceType") != "Task":
         return []  # the store decides what replacing a different resource type means
     old_kind = task_kind(previous)
-    if old_kind != kind and kind != "other":
-        content.append(
-            error(
-                "business-rule",
-                "Task.code",
-                f"An existing {old_kind} Task cannot become a {kind} Task; create a new Task instead.",
-            )
+    if old_kind == kind:
+        return state_machine.transition_issues(kind, previous.get("status"), status)
+    if old_kind == "other":
+        # A plain Task turned into an SDOHCC one enters the state machine now: treat it like a create.
+        return state_machine.initial_status_issues(kind, status)
+    # Switching between referral and patient Task, or dropping the profile to escape the state machine.
+    content.append(
+        error(
+            "business-rule",
+            "Task.code",
+            f"An existing {old_kind} Task cannot become a {kind} Task; create a new Task instead.",
         )
-        return []
-    return state_machine.transition_issues(kind, previous.get("status"), status)
+    )
+    return []
