@@ -19,20 +19,30 @@ How values are made (R4 §3.1.1 "search" rules, simplified where noted):
   Timing → its ``event`` values only.
 * string — raw text; HumanName and Address give each part (text, family, given, prefix, suffix / text, line,
   city, district, state, postalCode, country). ``normalize_string`` is for the store's comparable column.
-* number, quantity — ``Decimal`` from the JSON number's text; a Range, SampledData or Age-less value is skipped.
+* number, quantity — ``Decimal`` from the JSON number's text; a Range, Ratio or SampledData, or a Quantity without a
+  numeric value, gives nothing.
 * uri — the string.
 
 Malformed-but-parsed data yields fewer values, never an exception (a fuzz test mutates the IG examples).
 
-Performance (decision for issue 2 scope 8; measured on the 2-core dev machine, Python 3.11, see
-``tests/fhir_indexing/bench_extract.py``):
+Performance — decision for issue 2 scope 8 (budget: < 150 µs per referral Task, < 400 µs per Observation).
+Measured with ``python -m tests.fhir_indexing.bench_extract`` on the 2-core dev machine, Python 3.11, idle
+(figures roughly double when other work shares the machine; the ratio stays ~10x):
 
-* fhirpathpy 2.2.4, pre-compiled expressions, R4 model: ~240 µs per referral Task just to evaluate the
-  expressions (``resolve()`` had to be rewritten, fhirpathpy does not implement it), and ~1.3 ms per
-  screening-response Observation — over the budget (< 150 µs Task, < 400 µs Observation) before conversion.
-* ``fhirpath_lite`` (this module's evaluator, compiled once at import from the same registry expressions):
-  ~33 µs per completed referral Task and ~40 µs per Observation, full ``extract_index`` including conversion
-  and de-duplication.
+=================================  ==========================  =======================================
+IG example                         ``extract_index`` (all)     fhirpathpy 2.2.4, pre-compiled, R4 model,
+                                                               evaluation only (no conversion)
+=================================  ==========================  =======================================
+completed referral Task            ~27 µs (11 values)          ~230 µs
+HVS screening Observation          ~33 µs (12 values)          ~350 µs
+OMB race Observation (components)  ~40 µs (14 values)          ~400 µs, and 2 expressions *raise*
+Patient                            ~57 µs (33 values)          ~430 µs
+=================================  ==========================  =======================================
+
+fhirpathpy is over the Task budget before any conversion, lacks ``resolve()`` (every R4 ``patient`` parameter uses it),
+and raises "Expected singleton on left side of 'as'" on R4's own ``(Observation.component.value as
+CodeableConcept)`` for multi-component Observations. So ``fhirpath_lite`` compiles the registry's published
+expressions (a restricted, documented subset) into closures over plain dicts, once at import.
 """
 
 from __future__ import annotations
