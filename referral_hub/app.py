@@ -35,7 +35,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
     app.config.update(settings.to_flask())
     if overrides:
         app.config.update(overrides)
-    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers from several threads/processes (gunicorn workers, the job worker) wait instead of failing.
+        options.setdefault("connect_args", {"timeout": 30})
+    else:
+        options.setdefault("pool_pre_ping", True)
     options.setdefault("json_serializer", _json_dumps)
     options.setdefault("json_deserializer", orjson.loads)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

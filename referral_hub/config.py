@@ -44,15 +44,10 @@ class Settings:
         return self.base_url.rstrip("/") + "/fhir"
 
     def to_flask(self) -> dict[str, object]:
-        engine_options: dict[str, object] = {"pool_pre_ping": True}
-        if self.database_url.startswith("sqlite"):
-            # Writers from several threads/processes (gunicorn workers, the worker) wait instead of failing.
-            engine_options = {"connect_args": {"timeout": 30}}
         return {
             "ENV_NAME": self.env,
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "SQLALCHEMY_TRACK_MODIFICATIONS": False,
             "REDIS_URL": self.redis_url,
             "BASE_URL": self.base_url.rstrip("/"),
@@ -109,9 +104,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
     database_url = get("DATABASE_URL")
     if env == "production":
         if not secret_key or len(secret_key) < 32:
-            raise ConfigError(
-                f"{ENV_PREFIX}SECRET_KEY must be set to at least 32 random characters in production"
-            )
+            raise ConfigError(f"{ENV_PREFIX}SECRET_KEY must be set to at least 32 random characters in production")
         if not database_url:
             raise ConfigError(f"{ENV_PREFIX}DATABASE_URL must be set in production")
     if not secret_key:

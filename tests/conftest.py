@@ -6,6 +6,7 @@ say why; with ``REFERRAL_HUB_REQUIRE_SERVICES=1`` (set by CI) they fail instead,
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -26,6 +27,9 @@ REQUIRE_SERVICES = os.environ.get("REFERRAL_HUB_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get("REFERRAL_HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("REFERRAL_HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BACKENDS = [b for b in os.environ.get("REFERRAL_HUB_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+# The dev server logs full URLs (query strings carry search terms); tests have no use for them.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def service_missing(service: str, reason: str) -> None:

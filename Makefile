@@ -1,0 +1,48 @@
+# Two set-up commands: `make run` (fresh machine → demo hub) and `make test`. Everything installs from
+# requirements.lock (exact versions and hashes), so every machine runs the same code.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: run install test lint format bench lock translations clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/referral-hub db upgrade
+	$(BIN)/referral-hub demo
+	$(BIN)/referral-hub serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python -m tests.bench.run_all
+
+# Re-resolve dependencies after editing pyproject.toml; commit the new lock file.
+lock:
+	test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)")
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes --extra dev -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
