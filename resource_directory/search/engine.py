@@ -312,6 +312,8 @@ def _text_subquery(dialect: str, text: str) -> Any:
         )
     match = fts5_match(text)
     fts_table = literal_column(FTS_TABLE)
+    # Only exclusions or a lone "or": nothing to look for (PostgreSQL's empty tsquery matches nothing too).
+    found = fts_table.op("MATCH")(match) if match is not None else literal_column("1").op("=")(0)
     # bm25 is "lower is better"; negate so that every dialect ranks "higher is better".
     # Column weights: service_id (unindexed), name ×10, everything else ×1.
     return (
@@ -319,7 +321,7 @@ def _text_subquery(dialect: str, text: str) -> Any:
             _fts.c.service_id,
             (-func.bm25(fts_table, 0.0, 10.0, 1.0)).label("rank"),
         )
-        .where(fts_table.op("MATCH")(match))
+        .where(found)
         .subquery("text_match")
     )
 
