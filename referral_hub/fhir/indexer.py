@@ -56,7 +56,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from referral_hub.fhir.fhirpath_lite import CompiledExpression, Node, compile_expression
+from referral_hub.fhir.fhirpath_lite import CompiledPath, Node, compile_expression
 from referral_hub.fhir.search_params import COLUMN_PARAMS, SearchParam, all_resource_types, params_for
 
 DATETIME_MIN = datetime.min.replace(tzinfo=UTC)
@@ -370,13 +370,15 @@ _INDEX_EXPRESSION_OVERRIDES: dict[tuple[str, str], str] = {
 @dataclass(frozen=True)
 class _Extractor:
     code: str
-    expression: CompiledExpression
+    paths: tuple[CompiledPath, ...]  # the union branches that apply to this resource type
     convert: _Converter
 
 
 def _compile(param: SearchParam) -> _Extractor:
     source = _INDEX_EXPRESSION_OVERRIDES.get((param.resource_type, param.code), param.expression)
-    return _Extractor(param.code, compile_expression(source), _CONVERTERS[param.type])
+    branches = compile_expression(source).branches
+    paths = tuple(branch for branch in branches if branch.root in (param.resource_type, "Resource"))
+    return _Extractor(param.code, paths, _CONVERTERS[param.type])
 
 
 # Compiled once at import: every registered expression must be in the supported subset (else ImportError early).
@@ -398,9 +400,10 @@ def extract_index(resource: dict[str, Any]) -> list[IndexValue]:
         return []
     values: list[IndexValue] = []
     for extractor in extractors:
-        nodes = extractor.expression.evaluate(resource)
-        if nodes:
-            values.extend(extractor.convert(extractor.code, nodes))
+        for path in extractor.paths:
+            nodes = path.evaluate(resource)
+            if nodes:
+                values.extend(extractor.convert(extractor.code, nodes))
     return list(dict.fromkeys(values))
 
 
