@@ -145,6 +145,17 @@ def _json_kind(value: object) -> str:
     return f"a non-JSON value ({type(value).__name__})"
 
 
+def _is_unicode_text(value: str) -> bool:
+    """False for strings holding lone surrogates (``json.loads`` accepts ``"\\ud800"``; UTF-8 cannot)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def json_shape_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
     issues: list[Issue] = []
     # Iterative walk: (value, path, depth). A recursive one would itself overflow on hostile nesting.
@@ -163,8 +174,8 @@ def json_shape_issues(resource_type: str, resource: dict[str, Any]) -> list[Issu
                 if not isinstance(key, str):
                     issues.append(error("structure", where, "Every property name must be a string."))
                     continue
-                if key == "":
-                    issues.append(error("structure", where, "Property names must not be empty."))
+                if key == "" or not _is_unicode_text(key):
+                    issues.append(error("structure", where, "Property names must be non-empty Unicode text."))
                     continue
                 child_path = (*path, key)
                 if child is None:
@@ -203,6 +214,8 @@ def json_shape_issues(resource_type: str, resource: dict[str, Any]) -> list[Issu
         elif isinstance(value, str):
             if value == "":
                 issues.append(error("value", where, "Empty strings are not allowed; leave the element out instead."))
+            elif not _is_unicode_text(value):
+                issues.append(error("value", where, "The string is not valid Unicode (lone surrogate)."))
         elif isinstance(value, bool | int):
             pass
         elif isinstance(value, float):
@@ -445,9 +458,10 @@ def model_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
     if model is None:
         return [error("not-supported", resource_type, f"No FHIR R4 model is available for {resource_type}.")]
     try:
-        model.model_validate(resource)
-    except PydanticValidationError as exc:
-        return [_issue_from_pydantic(resource_type, err) for err in exc.errors()[:MAX_ISSUES]]
+        try:
+            model.model_validate(resource)
+        except PydanticValidationError as exc:
+            return [_issue_from_pydantic(resource_type, err) for err in exc.errors()[:MAX_ISSUES]]
     except Exception as exc:  # fhir.resources bugs on odd input must never surface as a 500
         return [
             error(
