@@ -59,9 +59,11 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
 
     init_jobs(app)
 
+    from referral_hub.commands import register_commands
     from referral_hub.fhir.views import bp as fhir_bp
     from referral_hub.ops.views import bp as ops_bp
 
+    register_commands(app)
     app.register_blueprint(ops_bp)
     app.register_blueprint(fhir_bp, url_prefix="/fhir")
     return app
