@@ -162,20 +162,35 @@ def json_shape_issues(resource_type: str, resource: dict[str, Any]) -> list[Issu
     stack: list[tuple[object, Path, int]] = [(resource, (), 0)]
     while stack and len(issues) < MAX_ISSUES:
         value, path, depth = stack.pop()
-        where = fhirpath(resource_type, path)
         children: list[tuple[object, Path, int]] = []
         if depth > MAX_DEPTH:
-            issues.append(error("structure", where, f"The JSON is nested more than {MAX_DEPTH} levels deep."))
+            issues.append(
+                error(
+                    "structure", fhirpath(resource_type, path), f"The JSON is nested more than {MAX_DEPTH} levels deep."
+                )
+            )
             continue
         if isinstance(value, dict):
             if not value:
-                issues.append(error("structure", where, "Empty objects are not allowed in FHIR JSON (ele-1)."))
+                issues.append(
+                    error(
+                        "structure",
+                        fhirpath(resource_type, path),
+                        "Empty objects are not allowed in FHIR JSON (ele-1).",
+                    )
+                )
             for key, child in value.items():
                 if not isinstance(key, str):
-                    issues.append(error("structure", where, "Every property name must be a string."))
+                    issues.append(
+                        error("structure", fhirpath(resource_type, path), "Every property name must be a string.")
+                    )
                     continue
                 if key == "" or not _is_unicode_text(key):
-                    issues.append(error("structure", where, "Property names must be non-empty Unicode text."))
+                    issues.append(
+                        error(
+                            "structure", fhirpath(resource_type, path), "Property names must be non-empty Unicode text."
+                        )
+                    )
                     continue
                 child_path = (*path, key)
                 if child is None:
@@ -213,19 +228,35 @@ def json_shape_issues(resource_type: str, resource: dict[str, Any]) -> list[Issu
                     children.append((child, child_path, depth + 1))
         elif isinstance(value, str):
             if value == "":
-                issues.append(error("value", where, "Empty strings are not allowed; leave the element out instead."))
+                issues.append(
+                    error(
+                        "value",
+                        fhirpath(resource_type, path),
+                        "Empty strings are not allowed; leave the element out instead.",
+                    )
+                )
             elif not _is_unicode_text(value):
-                issues.append(error("value", where, "The string is not valid Unicode (lone surrogate)."))
+                issues.append(
+                    error("value", fhirpath(resource_type, path), "The string is not valid Unicode (lone surrogate).")
+                )
         elif isinstance(value, bool | int):
             pass
         elif isinstance(value, float):
             if not math.isfinite(value):
-                issues.append(error("value", where, "Numbers must be finite (no NaN or Infinity)."))
+                issues.append(
+                    error("value", fhirpath(resource_type, path), "Numbers must be finite (no NaN or Infinity).")
+                )
         elif isinstance(value, list):
             # only reachable for arrays nested directly in arrays, which FHIR JSON never has
-            issues.append(error("structure", where, "Arrays of arrays are not allowed in FHIR JSON."))
+            issues.append(
+                error("structure", fhirpath(resource_type, path), "Arrays of arrays are not allowed in FHIR JSON.")
+            )
         else:
-            issues.append(error("structure", where, f"The value is {_json_kind(value)}, which is not JSON."))
+            issues.append(
+                error(
+                    "structure", fhirpath(resource_type, path), f"The value is {_json_kind(value)}, which is not JSON."
+                )
+            )
         stack.extend(reversed(children))  # reversed: issues come out in document order
     return issues
 
