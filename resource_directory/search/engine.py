@@ -85,6 +85,7 @@ class _Candidate:
     location_id: str | None
     latitude: float | None
     longitude: float | None
+    location_name: str | None
     rank: float
     distance_km: float | None = None
     status: OpenStatus | None = None
@@ -122,6 +123,7 @@ def search(
             row.location_id,
             row.latitude,
             row.longitude,
+            row.location_name,
             float(row.rank or 0.0),
         )
         for row in session.execute(statement)
@@ -291,6 +293,7 @@ def _candidate_statement(
             location.c.id.label("location_id"),
             location.c.latitude,
             location.c.longitude,
+            location.c.name.label("location_name"),
             rank.label("rank"),
         )
         .select_from(join)
@@ -421,18 +424,29 @@ def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
 
 
 def _schedules_for(session: Session, candidates: Sequence[_Candidate]) -> dict[tuple[str, str], list[Schedule]]:
-    """Schedules keyed by ("sal"|"service"|"location", id) for the candidates' rows."""
+    """Schedules keyed by (owner column, owner id) for the candidates' rows, in one query per chunk."""
     keyed: dict[tuple[str, str], list[Schedule]] = defaultdict(list)
-    wanted = {
+    owners = {
         "service_at_location_id": sorted({c.sal_id for c in candidates if c.sal_id}),
         "service_id": sorted({c.service_id for c in candidates}),
         "location_id": sorted({c.location_id for c in candidates if c.location_id}),
     }
-    for attribute, ids in wanted.items():
-        column_ = getattr(Schedule, attribute)
-        for chunk in _chunks(ids):
-            for schedule in session.execute(select(Schedule).where(column_.in_(chunk))).scalars():
-                keyed[(attribute, getattr(schedule, attribute))].append(schedule)
+    longest = max(len(ids) for ids in owners.values())
+    seen: set[str] = set()
+    for start in range(0, longest, CHUNK):
+        clauses = [
+            getattr(Schedule, attribute).in_(ids[start : start + CHUNK])
+            for attribute, ids in owners.items()
+            if ids[start : start + CHUNK]
+        ]
+        for schedule in session.execute(select(Schedule).where(or_(*clauses)).order_by(Schedule.id)).scalars():
+            if schedule.id in seen:
+                continue
+            seen.add(schedule.id)
+            for attribute in owners:
+                owner = getattr(schedule, attribute)
+                if owner:
+                    keyed[(attribute, owner)].append(schedule)
     return keyed
 
 
@@ -448,25 +462,34 @@ def _effective_schedules(keyed: dict[tuple[str, str], list[Schedule]], candidate
     return []
 
 
-def _location_zones(session: Session, location_ids: Iterable[str], default: tzinfo) -> dict[str, tzinfo]:
-    """Each location's time zone from its address ZIP (``zipcodes`` ships IANA zones)."""
+def _location_places(
+    session: Session, location_ids: Iterable[str], default: tzinfo
+) -> tuple[dict[str, tzinfo], dict[str, str]]:
+    """Each location's time zone (from its address ZIP: ``zipcodes`` ships IANA zones) and one-line address.
+
+    Physical addresses come before postal ones (``address_type`` sorts that way).
+    """
     zones: dict[str, tzinfo] = {}
+    lines: dict[str, str] = {}
     for chunk in _chunks(sorted(set(location_ids))):
         rows = session.execute(
-            select(Address.location_id, Address.postal_code)
-            .where(Address.location_id.in_(chunk))
-            .order_by(Address.location_id, Address.address_type, Address.id)
-        )
-        for location_id, postal_code in rows:
-            info = zip_info(postal_code)
+            select(Address).where(Address.location_id.in_(chunk)).order_by(Address.address_type, Address.id)
+        ).scalars()
+        for address in rows:
+            location_id = address.location_id or ""
+            info = zip_info(address.postal_code)
             if location_id not in zones and info is not None and info.timezone:
                 zones[location_id] = ZoneInfo(info.timezone)
-    return defaultdict(lambda: default, zones)
+            if location_id not in lines:
+                state_zip = " ".join(p for p in (address.state_province, address.postal_code) if p)
+                parts = [address.address_1, address.address_2, address.city, state_zip]
+                lines[location_id] = ", ".join(p for p in parts if p)
+    return defaultdict(lambda: default, zones), lines
 
 
 def _open_at(session: Session, candidates: list[_Candidate], moment: datetime, zone: tzinfo) -> list[_Candidate]:
     keyed = _schedules_for(session, candidates)
-    zones = _location_zones(session, (c.location_id for c in candidates if c.location_id), zone)
+    zones, _ = _location_places(session, (c.location_id for c in candidates if c.location_id), zone)
     kept = []
     for candidate in candidates:
         local_zone = zones[candidate.location_id] if candidate.location_id else zone
@@ -518,24 +541,21 @@ def _hydrate(
     service_ids = [r.service_id for r in rows]
     location_ids = [r.location_id for r in rows if r.location_id]
     sal_ids = [r.sal_id for r in rows if r.sal_id]
-    services = {s.id: s for s in session.execute(select(Service).where(Service.id.in_(service_ids))).scalars()}
-    org_names = dict(
-        session.execute(
-            select(Organization.id, Organization.name).where(
-                Organization.id.in_({s.organization_id for s in services.values()})
-            )
-        ).all()
-    )
-    locations = {
-        loc.id: loc for loc in session.execute(select(Location).where(Location.id.in_(location_ids))).scalars()
-    }
-    addresses = _addresses(session, location_ids)
+    services: dict[str, Service] = {}
+    org_names: dict[str, str] = {}
+    for service, org_name in session.execute(
+        select(Service, Organization.name)
+        .join(Organization, Organization.id == Service.organization_id)
+        .where(Service.id.in_(service_ids))
+    ):
+        services[service.id] = service
+        org_names[service.id] = org_name
+    zones, addresses = _location_places(session, location_ids, zone)
     phones = _phones(session, service_ids, location_ids, sal_ids)
     languages = _languages(session, service_ids, location_ids)
     matched_terms = _matched_terms(session, service_ids, need_terms) if need_terms else {}
     area_names = _area_names(session, service_ids) if covering_place is not None or query.covering else {}
     keyed = _schedules_for(session, rows)
-    zones = _location_zones(session, location_ids, zone)
     today = moment.astimezone(zone).date()
 
     results = []
@@ -564,17 +584,16 @@ def _hydrate(
             matched.append(explain.covering_reason(area_names.get(row.service_id)))
         if row.distance_km is not None:
             matched.append(explain.distance_reason(row.distance_km))
-        location = locations.get(row.location_id) if row.location_id else None
         results.append(
             SearchResult(
                 service_id=service.id,
                 service_name=service.name,
-                organization_name=org_names.get(service.organization_id),
+                organization_name=org_names.get(service.id),
                 location_id=row.location_id,
-                location_name=location.name if location else None,
+                location_name=row.location_name,
                 address=addresses.get(row.location_id) if row.location_id else None,
-                latitude=location.latitude if location else None,
-                longitude=location.longitude if location else None,
+                latitude=row.latitude,
+                longitude=row.longitude,
                 distance_km=row.distance_km,
                 matched=matched,
                 assured_date=service.assured_date,
@@ -597,19 +616,6 @@ def _merge_unique(*lists: list[str]) -> list[str]:
         for value in values:
             seen.setdefault(value, None)
     return list(seen)
-
-
-def _addresses(session: Session, location_ids: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    rows = session.execute(
-        select(Address).where(Address.location_id.in_(location_ids)).order_by(Address.address_type, Address.id)
-    ).scalars()
-    for address in rows:
-        if address.location_id not in found:
-            city_line = " ".join(p for p in (address.state_province, address.postal_code) if p)
-            parts = [address.address_1, address.address_2, address.city, city_line]
-            found[address.location_id] = ", ".join(p for p in parts if p)
-    return found
 
 
 def _phones(
