@@ -299,3 +299,22 @@ def test_extraction_does_not_share_state_with_the_instrument(core: Instrument) -
     scribble(extraction.resources)
     assert json.dumps(core.questionnaire, sort_keys=True) == before
     assert extract(build_qr(core, CORE_ALL_POSITIVE), core).resources[0]["code"]["coding"]
+
+
+@pytest.mark.parametrize("instrument_name", ["core", "supplemental", "hvs"])
+def test_every_answer_option_extracts_to_valid_profiled_resources(
+    request: pytest.FixtureRequest, instrument_name: str
+) -> None:
+    instrument: Instrument = request.getfixturevalue(instrument_name)
+    checked = 0
+    for link_id, item in instrument.items.items():
+        if item.read_only or item.enable_when:
+            continue
+        for key in item.options:
+            qr = build_qr(instrument, {link_id: key[2]})
+            extraction = extract(qr, instrument)
+            assert_profile_elements(extraction, qr)
+            [obs] = by_code(extraction, link_id[1:])
+            assert obs["valueCodeableConcept"]["coding"][0]["code"] == key[2]
+            checked += 1
+    assert checked >= {"core": 37, "supplemental": 63, "hvs": 8}[instrument_name]
