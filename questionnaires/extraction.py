@@ -131,7 +131,9 @@ def _value(answer: Answer, unit: Mapping[str, str] | None) -> tuple[str, Any] | 
 
 
 class _Builder:
-    def __init__(self, parsed: ParsedResponse, findings: Findings, instrument: Instrument, asserter: str | None):
+    def __init__(
+        self, parsed: ParsedResponse, findings: Findings, instrument: Instrument, asserter: str | None
+    ) -> None:
         self.parsed = parsed
         self.findings = findings
         self.instrument = instrument
