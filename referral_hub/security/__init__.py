@@ -1,0 +1,1 @@
+"""Who is acting: the principal shared by the UI, the FHIR API and jobs."""
