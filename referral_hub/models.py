@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "referral_hub.fhir.models",
     "referral_hub.jobs.models",
     "referral_hub.referrals.models",
+    "referral_hub.accounts.models",
 )
 
 #: Packages outside ``referral_hub`` with their own declarative base whose tables the hub's migrations own.
