@@ -47,6 +47,7 @@ def upgrade():
     sa.Column('totp_secret', sa.String(length=64), nullable=True),
     sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('must_change_password', sa.Boolean(), nullable=False),
+    sa.Column('session_epoch', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', referral_hub.db_types.UTCDateTime(), nullable=False),
     sa.Column('last_login_at', referral_hub.db_types.UTCDateTime(), nullable=True),

@@ -79,6 +79,9 @@ class User(db.Model):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     #: Set for one-time passwords (CLI, demo): the next login must choose a new password before anything else.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Part of the login session's user id: raising it (logout, password change) ends every existing session,
+    #: which a signed cookie alone cannot do.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
