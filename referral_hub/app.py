@@ -59,6 +59,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
 
     init_jobs(app)
 
+    from referral_hub import screening
+
+    screening.init_app(app)
+
     from referral_hub.commands import register_commands
     from referral_hub.fhir.views import bp as fhir_bp
     from referral_hub.ops.views import bp as ops_bp

@@ -16,14 +16,17 @@ def demo_command() -> None:
     from referral_hub.demo import IG_EXAMPLES_DIR
     from referral_hub.fhir.loader import load_directory
     from referral_hub.fhir.store import ResourceStore
+    from referral_hub.screening.instruments import sync_instruments
 
     store = ResourceStore(db.session, (current_app.config["FHIR_BASE_URL"],))
     report = load_directory(store, IG_EXAMPLES_DIR)
     if report.errors:
         db.session.rollback()
         raise click.ClickException("demo data failed to load: " + "; ".join(report.errors))
+    instruments = sync_instruments(db.session, store)
     db.session.commit()
     click.echo(f"Demo data: {report.created + report.updated} IG example resources loaded.")
+    click.echo(f"Screening instruments: {instruments} Questionnaire(s) stored or updated.")
     click.echo(f"FHIR API: {current_app.config['FHIR_BASE_URL']}  (try {current_app.config['FHIR_BASE_URL']}/metadata)")
 
 

@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "referral_hub.jobs.models",
     "referral_hub.referrals.models",
     "referral_hub.accounts.models",
+    "referral_hub.screening.models",
 )
 
 #: Packages outside ``referral_hub`` with their own declarative base whose tables the hub's migrations own.

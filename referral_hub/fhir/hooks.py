@@ -18,7 +18,11 @@ from sqlalchemy.orm import Session
 
 @dataclass(frozen=True)
 class WriteEvent:
-    """What was written. ``previous`` is the body before an update (None on create)."""
+    """What was written. ``previous`` is the body before an update (None on create).
+
+    ``workflow`` is False for bulk data loads (``referral-hub fhir load``), which bring already-processed records:
+    hooks that derive new data (screening extraction, notifications) skip those.
+    """
 
     resource_type: str
     resource_id: str
@@ -27,6 +31,7 @@ class WriteEvent:
     last_updated: datetime
     body: dict[str, Any]
     previous: dict[str, Any] | None
+    workflow: bool = True
 
 
 WriteHook = Callable[[Session, WriteEvent], None]

@@ -150,7 +150,7 @@ class ResourceStore:
         body = copy.deepcopy(resource)
         body["id"] = assigned_id or str(uuid.uuid4())
         warnings = self._validate(body, None, workflow)
-        return WriteResult(self._insert(body, "POST"), True, warnings)
+        return WriteResult(self._insert(body, "POST", workflow), True, warnings)
 
     def update(
         self,
@@ -182,7 +182,7 @@ class ResourceStore:
                 warnings = self._validate(body, None, workflow)
                 try:
                     with self.session.begin_nested():
-                        stored = self._insert(body, "PUT")
+                        stored = self._insert(body, "PUT", workflow)
                 except IntegrityError:
                     continue  # another writer created it just now: retry as an update
                 return WriteResult(stored, True, warnings)
@@ -192,7 +192,7 @@ class ResourceStore:
             warnings = self._validate(body, previous, workflow)
             stored = self._replace(current.pk, current.version_id, body)
             if stored is not None:
-                self._after_write(stored, previous)
+                self._after_write(stored, previous, workflow)
                 return WriteResult(stored, False, warnings)
             if if_match is not None:
                 fresh = self._current_row(resource_type, resource_id)
@@ -214,7 +214,7 @@ class ResourceStore:
         body["meta"] = meta
         return now
 
-    def _insert(self, body: dict[str, Any], method: str) -> StoredResource:
+    def _insert(self, body: dict[str, Any], method: str, workflow: bool) -> StoredResource:
         now = self._stamp(body, 1)
         pk = self.session.execute(
             insert(FhirResource)
@@ -226,7 +226,7 @@ class ResourceStore:
         stored = StoredResource(pk, body["resourceType"], body["id"], 1, now, body)
         self._write_version(stored, method)
         self._write_index(stored, replace=False)
-        self._after_write(stored, None)
+        self._after_write(stored, None, workflow)
         return stored
 
     def _replace(self, pk: int, old_version: int, body: dict[str, Any]) -> StoredResource | None:
@@ -269,7 +269,7 @@ class ResourceStore:
             if values:
                 self.session.execute(insert(table), values)
 
-    def _after_write(self, stored: StoredResource, previous: dict[str, Any] | None) -> None:
+    def _after_write(self, stored: StoredResource, previous: dict[str, Any] | None, workflow: bool) -> None:
         run_write_hooks(
             self.session,
             WriteEvent(
@@ -280,6 +280,7 @@ class ResourceStore:
                 stored.last_updated,
                 stored.body,
                 previous,
+                workflow,
             ),
         )
 

@@ -1,0 +1,13 @@
+"""Screening in the hub: instruments known to the hub and extraction when QuestionnaireResponses are stored."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the extraction hooks (importing the module registers them) and the CLI group."""
+    from referral_hub.screening import hooks  # noqa: F401  (registers write hooks)
+    from referral_hub.screening.cli import questionnaires_cli
+
+    app.cli.add_command(questionnaires_cli)

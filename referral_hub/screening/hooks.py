@@ -1,0 +1,154 @@
+"""Extraction when a completed QuestionnaireResponse is stored (UI, ``/fhir``, or a completed patient Task).
+
+Runs inside the writing transaction, so a response whose answers do not fit its instrument is refused with an
+OperationOutcome and nothing is stored (issue 4). Extracted resources have deterministic ids derived from the
+response id, and unchanged ones are not rewritten, so submitting or updating the same response never duplicates
+anything; Observations that an amended response no longer yields are marked ``entered-in-error``, and health
+concerns a clinician already reviewed are never overwritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from questionnaires import ResponseError, extract
+from referral_hub.fhir.hooks import WriteEvent, on_write
+from referral_hub.fhir.models import FhirResource, ReferenceIndex, UriIndex
+from referral_hub.fhir.outcomes import FhirError, OutcomeIssue
+from referral_hub.fhir.store import ResourceStore
+from referral_hub.screening.instruments import instrument_for
+
+_EXTRACTABLE = ("completed", "amended")
+SDC_TEMP = "http://hl7.org/fhir/uv/sdc/CodeSystem/temp"
+
+
+def _store(session: Session) -> ResourceStore:
+    return ResourceStore(session, (current_app.config["FHIR_BASE_URL"],))
+
+
+def _questionnaire_is_stored(session: Session, canonical: str) -> bool:
+    url, _, version = canonical.partition("|")
+    query = select(UriIndex.resource_pk).where(
+        UriIndex.resource_type == "Questionnaire", UriIndex.param == "url", UriIndex.value == url
+    )
+    pks = [pk for (pk,) in session.execute(query)]
+    if not pks:
+        return False
+    if not version:
+        return True
+    bodies = session.execute(select(FhirResource.body).where(FhirResource.pk.in_(pks))).scalars()
+    return any(body.get("version") == version for body in bodies)
+
+
+@on_write("QuestionnaireResponse")
+def extract_on_store(session: Session, event: WriteEvent) -> None:
+    """Score and extract a completed response; refuse responses to questionnaires the hub does not know."""
+    if not event.workflow:
+        return  # bulk loads carry their own, already extracted, Observations
+    qr = event.body
+    canonical = qr.get("questionnaire")
+    instrument = instrument_for(session, canonical)
+    if instrument is None:
+        if isinstance(canonical, str) and _questionnaire_is_stored(session, canonical):
+            return  # a known questionnaire without scoring rules (feedback, application forms): store only
+        raise FhirError.single(
+            422,
+            "not-found",
+            f"Questionnaire {canonical!r} is not known to this hub; load it first "
+            "(referral-hub questionnaires load FILE --rules RULES)",
+            "QuestionnaireResponse.questionnaire",
+        )
+    if qr.get("status") not in _EXTRACTABLE:
+        return
+    run_extraction(session, qr, instrument)
+
+
+def run_extraction(session: Session, qr: dict[str, Any], instrument: Any) -> list[dict[str, Any]]:
+    """Write the extracted resources; return them. :raises FhirError: 422 naming the offending item."""
+    try:
+        result = extract(qr, instrument)
+    except ResponseError as exc:
+        raise FhirError(
+            422, [OutcomeIssue("error", "invalid", message, expr) for expr, message in exc.issues]
+        ) from None
+    store = _store(session)
+    produced = {(r["resourceType"], r["id"]) for r in result.resources}
+    for resource in result.resources:
+        existing = _current(session, resource["resourceType"], resource["id"])
+        if existing is not None:
+            if resource["resourceType"] == "Condition":
+                continue  # staff may have confirmed or refuted it; their judgement wins over re-extraction
+            if _same(existing, resource):
+                continue
+        store.update(resource["resourceType"], resource["id"], resource, workflow=False)
+    _retire_stale_observations(session, store, qr["id"], produced)
+    return result.resources
+
+
+def _current(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+    return session.execute(
+        select(FhirResource.body).where(
+            FhirResource.resource_type == resource_type, FhirResource.resource_id == resource_id
+        )
+    ).scalar_one_or_none()
+
+
+def _same(stored: dict[str, Any], new: dict[str, Any]) -> bool:
+    def strip(resource: dict[str, Any]) -> dict[str, Any]:
+        meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
+        return {**{k: v for k, v in resource.items() if k != "meta"}, "meta": meta}
+
+    return strip(stored) == strip(new)
+
+
+def _retire_stale_observations(
+    session: Session, store: ResourceStore, qr_id: str, produced: set[tuple[str, str]]
+) -> None:
+    derived = select(ReferenceIndex.resource_pk).where(
+        ReferenceIndex.resource_type == "Observation",
+        ReferenceIndex.param == "derived-from",
+        ReferenceIndex.target_type == "QuestionnaireResponse",
+        ReferenceIndex.target_id == qr_id,
+    )
+    rows = session.execute(select(FhirResource).where(FhirResource.pk.in_(derived))).scalars().all()
+    for row in rows:
+        if ("Observation", row.resource_id) in produced or row.body.get("status") == "entered-in-error":
+            continue
+        body = dict(row.body, status="entered-in-error")
+        store.update("Observation", row.resource_id, body, workflow=False)
+
+
+@on_write("Task")
+def extract_on_patient_task_completion(session: Session, event: WriteEvent) -> None:
+    """A Task For Patient (complete-questionnaire) completed with a questionnaire-response output extracts
+    that response (gravity-sdoh-cc.md §3.9); the response must be about the Task's patient."""
+    task = event.body
+    if not event.workflow or task.get("status") != "completed":
+        return
+    codes = {(c.get("system"), c.get("code")) for c in (task.get("code") or {}).get("coding") or []}
+    if (SDC_TEMP, "complete-questionnaire") not in codes:
+        return
+    if event.previous is not None and event.previous.get("status") == "completed":
+        return
+    for index, output in enumerate(task.get("output") or []):
+        types = {(c.get("system"), c.get("code")) for c in (output.get("type") or {}).get("coding") or []}
+        if (SDC_TEMP, "questionnaire-response") not in types:
+            continue
+        reference = (output.get("valueReference") or {}).get("reference", "")
+        where = f"Task.output[{index}].valueReference"
+        if not reference.startswith("QuestionnaireResponse/"):
+            raise FhirError.single(
+                422, "invalid", "The output must reference a QuestionnaireResponse on this hub", where
+            )
+        qr = _current(session, "QuestionnaireResponse", reference.split("/", 1)[1])
+        if qr is None:
+            raise FhirError.single(422, "not-found", f"{reference} does not exist", where)
+        if (qr.get("subject") or {}).get("reference") != (task.get("for") or {}).get("reference"):
+            raise FhirError.single(422, "invalid", f"{reference} is about another patient than the Task", where)
+        instrument = instrument_for(session, qr.get("questionnaire"))
+        if instrument is not None and qr.get("status") in _EXTRACTABLE:
+            run_extraction(session, qr, instrument)
