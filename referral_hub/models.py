@@ -15,6 +15,9 @@ MODEL_MODULES = (
     "referral_hub.referrals.models",
     "referral_hub.accounts.models",
     "referral_hub.screening.models",
+    "referral_hub.auth.models",
+    "referral_hub.policy.models",
+    "referral_hub.audit.models",
 )
 
 #: Packages outside ``referral_hub`` with their own declarative base whose tables the hub's migrations own.
