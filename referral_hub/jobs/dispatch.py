@@ -1,9 +1,10 @@
 """Hand committed outbox rows to RQ, or run them in-process when no Redis is configured.
 
 Called from the ``after_commit`` session event with the ids of the rows the transaction wrote. In RQ mode a row
-is enqueued first and marked ``dispatched`` afterwards, so a failure between the two can only cause a duplicate
-enqueue (harmless: the runner is idempotent), never a lost job. If Redis is down the row simply stays ``pending``
-and the worker's periodic redispatch, or ``referral-hub jobs dispatch``, hands it out later.
+is marked ``dispatched``, enqueued, and put back to ``pending`` if Redis refused it; a crash in between leaves a
+``dispatched`` row without an RQ job, which the redispatcher hands out again. Nothing is lost either way: if
+Redis is down the row stays ``pending`` and the worker's periodic redispatch, or ``referral-hub jobs dispatch``,
+hands it out later; a duplicate hand-out is harmless because the runner is idempotent.
 """
 
 from __future__ import annotations
@@ -78,39 +79,51 @@ def enqueue_to_rq(app: Flask, message_id: int, name: str, queue_name: str, failu
 
 
 def enqueue_rows(app: Flask, rows: Sequence[tuple[int, str, str, int]]) -> list[int]:
-    """Enqueue each ``(id, name, queue, attempts)`` row and mark the enqueued ones ``dispatched``.
+    """Mark each ``(id, name, queue, attempts)`` row ``dispatched``, enqueue it, and put back what failed.
 
+    Marking first means no worker can be running the job yet, so the update never waits on a running job's lock;
+    a crash between the two is covered by the redispatcher (a ``dispatched`` row whose RQ job does not exist).
     Must run inside an app context. Stops at the first Redis error (Redis is down: the rest would fail too).
 
     :returns: the ids that were enqueued.
     """
+    if not rows:
+        return []
+    with db.engine.begin() as conn:
+        marked = set(
+            conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([r[0] for r in rows]), OutboxMessage.status == OutboxStatus.PENDING.value)
+                .values(status=OutboxStatus.DISPATCHED.value, dispatched_at=utcnow())
+                .returning(OutboxMessage.id)
+            ).scalars()
+        )
     enqueued: list[int] = []
-    for message_id, name, queue_name, attempts in rows:
+    not_enqueued: list[int] = []
+    for index, (message_id, name, queue_name, attempts) in enumerate(rows):
+        if message_id not in marked:
+            continue  # no longer pending: another process handed it out or ran it meanwhile
         try:
             enqueue_to_rq(app, message_id, name, queue_name, attempts)
         except KeyError:
             logger.error("outbox: message %s uses unconfigured queue %s; it stays pending", message_id, queue_name)
+            not_enqueued.append(message_id)
             continue
         except RedisError as exc:
+            rest = [r[0] for r in rows[index:] if r[0] in marked]
             logger.warning(
                 "outbox: Redis unavailable (%s); %d message(s) stay pending until redispatch",
                 type(exc).__name__,
-                len(rows) - len(enqueued),
+                len(rest),
             )
+            not_enqueued.extend(rest)
             break
         enqueued.append(message_id)
-    if enqueued:
-        # A worker may already hold a row (it runs the job under a row lock): skip it rather than wait for the
-        # whole job; the runner records the outcome itself.
-        unlocked = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.id.in_(enqueued), OutboxMessage.status == OutboxStatus.PENDING.value)
-            .with_for_update(skip_locked=True)
-        )
+    if not_enqueued:
         with db.engine.begin() as conn:
             conn.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(unlocked))
-                .values(status=OutboxStatus.DISPATCHED.value, dispatched_at=utcnow())
+                .where(OutboxMessage.id.in_(not_enqueued), OutboxMessage.status == OutboxStatus.DISPATCHED.value)
+                .values(status=OutboxStatus.PENDING.value, dispatched_at=None)
             )
     return enqueued

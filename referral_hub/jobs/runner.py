@@ -131,8 +131,8 @@ def lock_message(session: Session, message_id: int) -> OutboxMessage | None:
     """Load the row under a lock held until the transaction ends.
 
     PostgreSQL: ``SELECT … FOR UPDATE`` locks the row; a concurrent run of the same message waits, then sees the
-    final status. SQLite has no row locks; writing to the row first takes the database write lock, which
-    serialises runs the same way (and the read that follows sees the latest committed state).
+    final status. SQLite has no row locks: the database write lock serialises runs the same way. The app opens
+    SQLite transactions with ``BEGIN IMMEDIATE`` (``app.py``); the write below takes that lock even without it.
     """
     if session.get_bind().dialect.name == "sqlite":
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(last_attempt_at=utcnow()))

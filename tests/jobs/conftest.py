@@ -2,10 +2,11 @@
 
 Taxonomy:
 
-* ``backend`` — parametrises a test over SQLite and PostgreSQL (``hub_jobs_test``, dropped and re-created once per
-  session). The schema is built by ``flask_migrate.upgrade()`` from ``migrations/``; ``job_test_effect`` is added
-  for the sample jobs. Tables are emptied before every test, because jobs commit for real (a worker in another
-  process must see the rows), so a per-test SAVEPOINT cannot isolate them.
+* ``backend`` — parametrises a test over SQLite and PostgreSQL (``hub_jobs_test``, suffixed with the xdist worker
+  id under ``-n``; dropped and re-created once per session). The schema is built by ``flask_migrate.upgrade()``
+  from ``migrations/``; ``job_test_effect`` is added for the sample jobs. Tables are emptied before every test,
+  because jobs commit for real (a worker in another process must see the rows), so a per-test SAVEPOINT cannot
+  isolate them.
 * ``redis_server`` — a PRIVATE ``redis-server`` on a free port, emptied before every test; a test may stop and
   start it. The shared Redis on 6379 is never touched.
 * ``make_app(redis=…, **config)`` — a hub app on the test database, with the sample jobs registered.
@@ -33,10 +34,12 @@ from flask import Flask
 from flask_migrate import upgrade
 from redis import Redis
 from redis.exceptions import RedisError
+from rq import Queue, SimpleWorker
 from sqlalchemy import text
 
 from referral_hub.app import create_app
 from referral_hub.extensions import db
+from referral_hub.jobs.queues import queue_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # the sample jobs are imported as ``tests.jobs.sample_jobs``, like the worker does
@@ -46,7 +49,8 @@ from tests.jobs import sample_jobs  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("REFERRAL_HUB_REQUIRE_SERVICES") == "1"
 PG_ADMIN_URL = os.environ.get("REFERRAL_HUB_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "hub_jobs_test"
+#: One database per pytest-xdist worker, so parallel runs never drop each other's database.
+PG_DATABASE = "hub_jobs_test" + (f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else "")
 SAMPLE_JOBS = "tests.jobs.sample_jobs"
 TABLES = ("job_outbox", "task_status_event", "job_test_effect", "fhir_resource")
 
@@ -280,6 +284,13 @@ def start_worker(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+
+
+def run_jobs_here(app: Flask, redis: PrivateRedis) -> None:
+    """Work off every queued job with RQ's ``SimpleWorker`` in this process (G8), inside an app context."""
+    with app.app_context(), redis.client() as client:
+        queues = [Queue(queue_name(app, name), connection=client) for name in app.config["QUEUES"]]
+        SimpleWorker(queues, connection=client).work(burst=True, with_scheduler=False)
 
 
 def worker_log(process: subprocess.Popen[bytes]) -> str:

@@ -55,11 +55,11 @@ def _count_attempt(effect_key: int) -> int:
 
 @job("tests.write_effect")
 def write_effect(session: Session, *, effect_key: int, sleep_ms: int = 0) -> None:
-    """Write one effect row, tell the test it is written (uncommitted), then take ``sleep_ms``."""
+    """Write one effect row, tell the test it is written (uncommitted) and by which process, then sleep."""
     _count_attempt(effect_key)
     session.execute(insert(effects).values(effect_key=effect_key, pid=os.getpid()))
     session.flush()
-    (signal_dir() / f"written-{effect_key}").touch()
+    (signal_dir() / f"written-{effect_key}").write_text(str(os.getpid()))
     if sleep_ms:
         time.sleep(sleep_ms / 1000)
 
