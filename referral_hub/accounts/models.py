@@ -92,6 +92,22 @@ class User(db.Model):
     def roles(self) -> frozenset[str]:
         return frozenset(m.role for m in self.memberships)
 
+    # Flask-Login's user protocol. The login id carries ``session_epoch`` so that raising it ends old sessions.
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_epoch or 0}"
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
     def __repr__(self) -> str:
         return f"<User id={self.id}>"  # never the email (logs must not carry it)
 

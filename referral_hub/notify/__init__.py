@@ -1,0 +1,1 @@
+"""Outgoing messages (email now; SMS and portal notices belong here too)."""
