@@ -35,7 +35,7 @@ from flask_migrate import upgrade
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from referral_hub.app import create_app
 from referral_hub.extensions import db
@@ -48,7 +48,11 @@ if str(REPO_ROOT) not in sys.path:  # the sample jobs are imported as ``tests.jo
 from tests.jobs import sample_jobs  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("REFERRAL_HUB_REQUIRE_SERVICES") == "1"
-PG_ADMIN_URL = os.environ.get("REFERRAL_HUB_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+#: The server (and an existing database to connect to for CREATE DATABASE), as in ``tests/conftest.py``.
+PG_SERVER_URL = make_url(
+    os.environ.get("REFERRAL_HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+)
+BACKENDS = [b for b in os.environ.get("REFERRAL_HUB_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 #: One database per pytest-xdist worker, so parallel runs never drop each other's database.
 PG_DATABASE = "hub_jobs_test" + (f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else "")
 SAMPLE_JOBS = "tests.jobs.sample_jobs"
@@ -98,20 +102,28 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgresql_url() -> str:
+    admin_url = PG_SERVER_URL.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3, autocommit=True) as admin:
+        with psycopg.connect(admin_url, connect_timeout=3, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
             admin.execute(f"CREATE DATABASE {PG_DATABASE}")
     except psycopg.OperationalError as exc:
-        unavailable(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {type(exc).__name__}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{PG_DATABASE}"
-    _build_schema(url)
-    return url
+        unavailable(f"PostgreSQL is not reachable at {PG_SERVER_URL.host}:{PG_SERVER_URL.port}: {type(exc).__name__}")
+    url = PG_SERVER_URL.set(drivername="postgresql+psycopg", database=PG_DATABASE)
+    _build_schema(url.render_as_string(hide_password=False))
+    return url.render_as_string(hide_password=False)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[pytest.mark.postgres] if name == "postgresql" else [])
+        for name in BACKENDS
+        if name in ("sqlite", "postgresql")
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql`` (``REFERRAL_HUB_TEST_BACKENDS`` narrows the list, as in tests/conftest.py)."""
     return request.param
 
 

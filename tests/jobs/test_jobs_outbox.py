@@ -109,6 +109,23 @@ def test_job_rolled_back_with_its_savepoint_is_not_run(make_app: Callable[..., F
     assert _effects(app, 11) == 1
 
 
+def test_job_enqueued_in_a_released_savepoint_waits_for_the_outer_commit(make_app: Callable[..., Flask]) -> None:
+    app = make_app()
+    with app.app_context():
+        with db.session.begin_nested():  # e.g. the store's update-as-create
+            enqueue("tests.write_effect", effect_key=15)
+        assert attempt_times(15) == []  # releasing the SAVEPOINT is not the commit
+        db.session.rollback()
+        enqueue("tests.write_effect", effect_key=16)
+        with db.session.begin_nested():
+            enqueue("tests.write_effect", effect_key=17)
+        assert attempt_times(17) == []
+        db.session.commit()
+    assert sorted(m.args["effect_key"] for m in _messages(app)) == [16, 17]
+    assert attempt_times(15) == []
+    assert (_effects(app, 16), _effects(app, 17)) == (1, 1)
+
+
 def test_running_a_succeeded_job_again_changes_nothing(make_app: Callable[..., Flask]) -> None:
     from referral_hub.jobs.runner import Outcome, execute_message
 
