@@ -19,13 +19,14 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
+from redis import Redis
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from referral_hub.db_types import utcnow
@@ -86,7 +87,7 @@ def redispatch(
     return report
 
 
-def due_pending_filter(grace_s: float):  # type: ignore[no-untyped-def]  # a SQL expression
+def due_pending_filter(grace_s: float) -> ColumnElement[bool]:
     """``pending`` rows whose retry is due, or that were never run and are older than ``grace_s``."""
     now = utcnow()
     return and_(
@@ -158,10 +159,10 @@ def _redispatch_stuck(app: Flask, stuck: timedelta, limit: int) -> tuple[int, in
         session.close()
 
 
-def _still_in_rq(connection: object, message_id: int, cutoff: object) -> bool:
+def _still_in_rq(connection: Redis, message_id: int, cutoff: datetime) -> bool:
     """Whether RQ still holds the job: waiting in a queue, scheduled, or started by a live worker."""
     try:
-        job = Job.fetch(rq_job_id(message_id), connection=connection)  # type: ignore[arg-type]
+        job = Job.fetch(rq_job_id(message_id), connection=connection)
     except NoSuchJobError:
         return False
     status = job.get_status(refresh=False)
@@ -169,7 +170,7 @@ def _still_in_rq(connection: object, message_id: int, cutoff: object) -> bool:
         return True
     if status == JobStatus.STARTED:
         # The worker refreshes the heartbeat every job_monitoring_interval (a third of the redispatch delay).
-        return job.last_heartbeat is not None and job.last_heartbeat > cutoff  # type: ignore[operator]
+        return job.last_heartbeat is not None and job.last_heartbeat > cutoff
     return False
 
 
