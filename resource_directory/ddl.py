@@ -189,6 +189,9 @@ _PG_DOCUMENT = (
 )
 
 POSTGRESQL_EXTRAS: tuple[str, ...] = (
+    # Extensions are per database but live in one schema: pin them to public so that a connection
+    # whose search_path starts with a private schema (tests, multi-tenant setups) does not install
+    # them where other connections cannot see them.
     "CREATE EXTENSION IF NOT EXISTS cube SCHEMA public",
     "CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public",
     "CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public",
