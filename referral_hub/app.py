@@ -63,6 +63,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
 
     screening.init_app(app)
 
+    from referral_hub import audit, auth, policy  # issue 3: API auth, compartments, audit log and Provenance
+
+    policy.init_app(app)
+    auth.init_app(app)
+    audit.init_app(app)
+
     from referral_hub.commands import register_commands
     from referral_hub.fhir.views import bp as fhir_bp
     from referral_hub.ops.views import bp as ops_bp

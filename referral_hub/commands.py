@@ -35,6 +35,11 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(fhir_cli)
     app.cli.add_command(demo_command)
+    from referral_hub.audit.cli import audit_cli
+    from referral_hub.auth.cli import clients_cli
+
+    app.cli.add_command(clients_cli)
+    app.cli.add_command(audit_cli)
     from referral_hub.accounts.cli import orgs_cli, users_cli
 
     app.cli.add_command(orgs_cli)

@@ -4,6 +4,10 @@ A transaction is all-or-nothing: entries are processed in the order the specific
 then GET), ``urn:uuid:`` full URLs of created entries are resolved to the ids the server assigns and rewritten in
 every reference of the Bundle, and the first failing entry rolls back the whole Bundle and is reported with its
 index. A batch processes each entry on its own (in a savepoint) and reports each entry's outcome.
+
+Every entry passes the same authorization as the equivalent single request (``referral_hub.policy.Access``):
+scope per interaction, compartment visibility for reads and searches (404 outside it), and the create/update
+rules. A refused entry fails a transaction as a whole; in a batch it is that entry's response.
 """
 
 from __future__ import annotations
@@ -12,17 +16,24 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
+from referral_hub.audit.rest import record_read, record_refusal, record_search, search_param_names
 from referral_hub.fhir.outcomes import FhirError, OutcomeIssue, operation_outcome
 from referral_hub.fhir.search import execute_search, parse_search
 from referral_hub.fhir.search_params import all_resource_types
-from referral_hub.fhir.store import ResourceStore, WriteResult, format_instant, is_valid_id
+from referral_hub.fhir.store import ResourceStore, StoredResource, WriteResult, format_instant, is_valid_id
+from referral_hub.policy import Access, AccessDenied, Target
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 MAX_ENTRIES = 1000
+#: Types the server writes itself (audit log, Provenance); Bundles may read them, not write them.
+READ_ONLY_TYPES = frozenset({"AuditEvent", "Provenance"})
 
 
-def process_bundle(bundle: dict[str, Any], store: ResourceStore, base: str) -> dict[str, Any]:
-    """Run a batch or transaction Bundle and return the response Bundle (the caller's session is committed here)."""
+def process_bundle(bundle: dict[str, Any], store: ResourceStore, base: str, *, access: Access) -> dict[str, Any]:
+    """Run a batch or transaction Bundle and return the response Bundle (the caller's session is committed here).
+
+    :param access: the caller's authorization; every entry is checked like the equivalent single request.
+    """
     if bundle.get("resourceType") != "Bundle":
         raise FhirError.single(400, "invalid", "POST to the base URL takes a Bundle", "Bundle.resourceType")
     kind = bundle.get("type")
@@ -34,8 +45,8 @@ def process_bundle(bundle: dict[str, Any], store: ResourceStore, base: str) -> d
     if len(entries) > MAX_ENTRIES:
         raise FhirError.single(413, "too-costly", f"At most {MAX_ENTRIES} entries per Bundle", "Bundle.entry")
     if kind == "transaction":
-        return _transaction(entries, store, base)
-    return _batch(entries, store, base)
+        return _transaction(entries, store, base, access)
+    return _batch(entries, store, base, access)
 
 
 def _entry_request(entry: Any, index: int) -> tuple[str, str]:
@@ -53,7 +64,7 @@ def _entry_request(entry: Any, index: int) -> tuple[str, str]:
     return method, url
 
 
-def _transaction(entries: list[Any], store: ResourceStore, base: str) -> dict[str, Any]:
+def _transaction(entries: list[Any], store: ResourceStore, base: str, access: Access) -> dict[str, Any]:
     session = store.session
     plans = [(index, entry, *_entry_request(entry, index)) for index, entry in enumerate(entries)]
     id_map = _assign_ids(plans)
@@ -63,7 +74,7 @@ def _transaction(entries: list[Any], store: ResourceStore, base: str) -> dict[st
     responses: dict[int, dict[str, Any]] = {}
     try:
         for index, entry, method, url in sorted(plans, key=lambda p: (_ORDER[p[2]], p[0])):
-            responses[index] = _run_entry(store, base, entry, method, url, index, id_map)
+            responses[index] = _run_entry(store, base, entry, method, url, index, id_map, access)
     except FhirError as exc:
         session.rollback()
         exc.issues = [_prefix(issue, index) for issue in exc.issues]
@@ -79,15 +90,23 @@ def _transaction(entries: list[Any], store: ResourceStore, base: str) -> dict[st
     }
 
 
-def _batch(entries: list[Any], store: ResourceStore, base: str) -> dict[str, Any]:
+def _batch(entries: list[Any], store: ResourceStore, base: str, access: Access) -> dict[str, Any]:
     session = store.session
     responses: list[dict[str, Any]] = []
     for index, entry in enumerate(entries):
         try:
             method, url = _entry_request(entry, index)
             with session.begin_nested():
-                responses.append(_run_entry(store, base, entry, method, url, index, {}))
+                responses.append(_run_entry(store, base, entry, method, url, index, {}, access))
         except FhirError as exc:
+            if isinstance(exc, AccessDenied):
+                record_refusal(
+                    session,
+                    interaction=exc.interaction,
+                    resource_type=exc.resource_type,
+                    resource_id=exc.resource_id,
+                    description=exc.issues[0].diagnostics if exc.issues else "refused",
+                )
             responses.append({"response": {"status": _status_text(exc.status), "outcome": exc.outcome()}})
     session.commit()
     return {"resourceType": "Bundle", "type": "batch-response", "entry": responses}
@@ -135,8 +154,19 @@ def _rewrite_references(value: Any, id_map: dict[str, str]) -> Any:
     return value
 
 
+def _target(stored: StoredResource) -> Target:
+    return Target(stored.pk, stored.resource_type, stored.resource_id, stored.body)
+
+
 def _run_entry(
-    store: ResourceStore, base: str, entry: dict[str, Any], method: str, url: str, index: int, id_map: dict[str, str]
+    store: ResourceStore,
+    base: str,
+    entry: dict[str, Any],
+    method: str,
+    url: str,
+    index: int,
+    id_map: dict[str, str],
+    access: Access,
 ) -> dict[str, Any]:
     where = f"Bundle.entry[{index}]"
     path, _, query = url.partition("?")
@@ -145,21 +175,36 @@ def _run_entry(
         path = path[len(base) :].strip("/")
     parts = path.split("/") if path else []
     if method == "GET":
-        return _run_get(store, base, parts, query, where)
+        return _run_get(store, base, parts, query, where, access)
     if method == "DELETE":
         raise FhirError.single(405, "not-supported", "DELETE is not supported", f"{where}.request.method")
     resource = entry.get("resource")
     if not isinstance(resource, dict):
         raise FhirError.single(400, "required", f"{method} entries need a resource", f"{where}.resource")
+    if parts and parts[0] in READ_ONLY_TYPES:
+        raise FhirError.single(405, "not-supported", f"{parts[0]} is written by the server only", f"{where}.request")
     if not parts or parts[0] not in all_resource_types():
         raise FhirError.single(400, "not-supported", f"Unsupported resource type in '{url}'", f"{where}.request.url")
     if method == "POST":
         if len(parts) != 1 or resource.get("resourceType") != parts[0]:
             raise FhirError.single(400, "invalid", "POST url must be the resource type", f"{where}.request.url")
+        access.require(parts[0], "create")
+        access.check_create(resource)
         result = store.create(resource, assigned_id=entry.get("_assigned_id"))
         return _write_entry(result, base)
     if len(parts) != 2 or not is_valid_id(parts[1]):
         raise FhirError.single(400, "invalid", "PUT url must be Type/id", f"{where}.request.url")
+    access.require(parts[0], "update", parts[1])
+    try:
+        current: StoredResource | None = store.read(parts[0], parts[1])
+    except FhirError as exc:
+        if exc.status != 404:
+            raise
+        current = None
+    if current is None:
+        access.check_create(resource)
+    else:
+        access.check_update(_target(current), resource)
     if_match = entry["request"].get("ifMatch")
     version = None
     if if_match is not None:
@@ -170,13 +215,24 @@ def _run_entry(
     return _write_entry(result, base)
 
 
-def _run_get(store: ResourceStore, base: str, parts: list[str], query: str, where: str) -> dict[str, Any]:
+def _run_get(
+    store: ResourceStore, base: str, parts: list[str], query: str, where: str, access: Access
+) -> dict[str, Any]:
     if not parts or parts[0] not in all_resource_types():
         raise FhirError.single(400, "not-supported", "Unsupported GET in bundle", f"{where}.request.url")
     if len(parts) == 1:
+        access.require(parts[0], "search")
         args = parse_qsl(query, keep_blank_values=True)
         parsed = parse_search(parts[0], args, store.local_bases)
-        result = execute_search(store.session, parsed)
+        result = execute_search(store.session, parsed, access.search_scope())
+        result.included = [row for row in result.included if access.may(row.resource_type, "read")]
+        record_search(
+            store.session,
+            parts[0],
+            search_param_names(args),
+            [row.body for row in (*result.matches, *result.included)],
+            store.local_bases,
+        )
         bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
         if result.total is not None:
             bundle["total"] = result.total
@@ -192,11 +248,17 @@ def _run_get(store: ResourceStore, base: str, parts: list[str], query: str, wher
             ]
         return {"resource": bundle, "response": {"status": "200 OK"}}
     if len(parts) == 2:
+        access.require(parts[0], "read", parts[1])
         stored = store.read(parts[0], parts[1])
+        interaction = "read"
     elif len(parts) == 4 and parts[2] == "_history":
+        access.require(parts[0], "vread", parts[1])
         stored = store.vread(parts[0], parts[1], parts[3])
+        interaction = "vread"
     else:
         raise FhirError.single(400, "not-supported", "Unsupported GET in bundle", f"{where}.request.url")
+    access.check_visible(_target(stored), interaction)
+    record_read(store.session, interaction, stored.body, store.local_bases, stored.version_id)
     return {
         "resource": stored.body,
         "response": {"status": "200 OK", "etag": stored.etag, "lastModified": format_instant(stored.last_updated)},

@@ -1,7 +1,7 @@
 """``fhir_compartment``: which hub organizations may see which stored resources.
 
-One row per (organization, resource, reason). ``source_pk`` says why the grant exists: the resource's own pk for
-"created by this organization", or the pk of the referral Task whose requester/owner the organization is. Keeping
+One row per (organization, resource, reason). ``source_pk`` says why the grant exists: 0 for "created by this
+organization", or the pk of the referral Task whose requester/owner the organization is. Keeping
 the reason lets a Task write recompute exactly its own grants (delete by ``source_pk``, insert the new set)
 without touching grants that other Tasks or the creator hold.
 
@@ -33,7 +33,7 @@ class FhirCompartment(db.Model):
         primary_key=True,
         autoincrement=False,
     )
-    #: The resource whose write made the grant: the resource itself (creator) or a referral Task.
+    #: Why: 0 = the organization created the resource; otherwise the pk of the referral Task that shares it.
     source_pk: Mapped[int] = mapped_column(
         BigInteger().with_variant(db.Integer(), "sqlite"), primary_key=True, autoincrement=False
     )

@@ -8,6 +8,8 @@ import logging
 
 from flask import Flask
 
+from tests.auth.support import program_bearer
+
 
 def _capture(app: Flask) -> io.StringIO:
     stream = io.StringIO()
@@ -19,7 +21,8 @@ def _capture(app: Flask) -> io.StringIO:
 def test_request_log_is_json_with_request_id_and_no_query_string(app: Flask) -> None:
     stream = _capture(app)
     response = app.test_client().get(
-        "/fhir/Patient?family=Rivera&birthdate=1980-04-02", headers={"X-Request-ID": "support-ticket-4711"}
+        "/fhir/Patient?family=Rivera&birthdate=1980-04-02",
+        headers={"X-Request-ID": "support-ticket-4711", **program_bearer(app)},
     )
     assert response.status_code == 200
     assert response.headers["X-Request-ID"] == "support-ticket-4711"
@@ -41,6 +44,8 @@ def test_a_malformed_request_id_is_replaced_not_echoed(app: Flask) -> None:
 def test_validation_errors_are_not_logged_with_the_body(app: Flask) -> None:
     stream = _capture(app)
     body = {"resourceType": "Patient", "name": [{"family": "Secretname"}], "birthDate": "1980-99-99"}
-    response = app.test_client().post("/fhir/Patient", json=body, headers={"Content-Type": "application/fhir+json"})
+    response = app.test_client().post(
+        "/fhir/Patient", json=body, headers={"Content-Type": "application/fhir+json", **program_bearer(app)}
+    )
     assert response.status_code == 400
     assert "Secretname" not in stream.getvalue()

@@ -1,4 +1,8 @@
-"""Fixtures for FHIR API tests: a live hub loaded with the IG examples, and resource builders."""
+"""Fixtures for FHIR API tests: a live hub loaded with the IG examples, and resource builders.
+
+Every call authenticates as an all-compartments program client with ``system/*.cruds`` (the integration-engine
+identity), so these tests keep testing FHIR behaviour; authorization itself is tested in ``tests/policy``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import pytest
 import requests
 from flask import Flask
 
-from tests.conftest import IG_EXAMPLES, LiveServer
+from tests.auth.support import authorize_test_clients, program_bearer
+from tests.conftest import IG_EXAMPLES, LiveServer, make_test_app
 
 FHIR_JSON = "application/fhir+json"
 SDOHCC = "http://hl7.org/fhir/us/sdoh-clinicalcare"
@@ -31,10 +36,12 @@ def all_examples() -> list[Path]:
 class Fhir:
     """A tiny FHIR client over real HTTP (``requests``), so tests exercise the server as partners do."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, authorization: str | None = None) -> None:
         self.base = base
         self.http = requests.Session()
         self.http.headers["Accept"] = FHIR_JSON
+        if authorization:
+            self.http.headers["Authorization"] = authorization
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.base}/{path.lstrip('/')}"
@@ -83,15 +90,28 @@ def load_examples(app: Flask) -> None:
 
 
 @pytest.fixture
-def fhir(live_server: LiveServer) -> Fhir:
-    return Fhir(live_server.fhir)
+def app(database_url: str) -> Iterator[Flask]:
+    """The app of ``tests/conftest.py`` whose ``test_client()`` sends a program client's bearer token."""
+    application = make_test_app(database_url)
+    authorize_test_clients(application)
+    yield application
+    with application.app_context():
+        from referral_hub.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def fhir(app: Flask, live_server: LiveServer) -> Fhir:
+    return Fhir(live_server.fhir, program_bearer(app)["Authorization"])
 
 
 @pytest.fixture
 def ig_fhir(app: Flask, live_server: LiveServer) -> Iterator[Fhir]:
     """A live hub holding the 57 IG examples."""
     load_examples(app)
-    return Fhir(live_server.fhir)
+    return Fhir(live_server.fhir, program_bearer(app)["Authorization"])
 
 
 def referral_task(**changes: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 
+from tests.auth.support import program_bearer
 from tests.fhir_api.conftest import Fhir, all_examples, ids
 
 #: For each type, the search parameters a Gravity partner uses to find such a resource (§6.2.2), as
@@ -77,7 +78,7 @@ def _load_in_random_order(app: Flask, tmp_path: Path, seed: int) -> list[Path]:
 def test_all_57_examples_load_in_any_order_and_read_back_equal(app: Flask, live_server: Any, tmp_path: Path) -> None:
     files = _load_in_random_order(app, tmp_path, seed=20261126)
     assert len(files) == 57
-    fhir = Fhir(live_server.fhir)
+    fhir = Fhir(live_server.fhir, program_bearer(app)["Authorization"])
     for path in files:
         original = json.loads(path.read_text())
         response = fhir.get(f"{original['resourceType']}/{original['id']}")

@@ -89,7 +89,7 @@ def test_prefer_return_minimal_sends_no_body(fhir: Fhir) -> None:
     assert response.headers["Location"].startswith(f"{fhir.base}/Patient/")
 
 
-def _race(url: str, bodies: list[dict[str, Any]], version: str) -> list[int]:
+def _race(url: str, bodies: list[dict[str, Any]], version: str, authorization: str) -> list[int]:
     """PUT every body at once (released together by a barrier) with the same If-Match; return the statuses."""
     results: list[int] = []
     barrier = threading.Barrier(len(bodies))
@@ -99,7 +99,7 @@ def _race(url: str, bodies: list[dict[str, Any]], version: str) -> list[int]:
         response = requests.put(
             url,
             data=json.dumps(body),
-            headers={"Content-Type": FHIR_JSON, "If-Match": f'W/"{version}"'},
+            headers={"Content-Type": FHIR_JSON, "If-Match": f'W/"{version}"', "Authorization": authorization},
             timeout=60,
         )
         results.append(response.status_code)
@@ -118,7 +118,9 @@ def test_twenty_concurrent_if_match_updates_let_exactly_one_win_per_version(fhir
     for round_number in range(rounds):
         current = fhir.get(f"Task/{task['id']}").json()
         bodies = [dict(current, note=[{"text": f"round {round_number} writer {n}"}]) for n in range(20)]
-        results = _race(f"{fhir.base}/Task/{task['id']}", bodies, current["meta"]["versionId"])
+        results = _race(
+            f"{fhir.base}/Task/{task['id']}", bodies, current["meta"]["versionId"], fhir.http.headers["Authorization"]
+        )
         assert sorted(results) == [200] + [412] * 19, results
     history = fhir.get(f"Task/{task['id']}/_history").json()
     assert history["total"] == 1 + rounds
