@@ -13,10 +13,11 @@ from datetime import datetime
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 
 from referral_hub.extensions import db
-from referral_hub.jobs.dispatch import dispatch_committed
+from referral_hub.jobs.dispatch import dispatch_pending
 from referral_hub.jobs.models import OutboxMessage, OutboxStatus
 from referral_hub.jobs.queues import redis_configured
 from referral_hub.jobs.redispatch import redispatch
@@ -71,7 +72,10 @@ jobs_group = AppGroup("jobs", help="Background jobs: the transactional outbox.")
 )
 def dispatch_command(stuck_after: int | None) -> None:
     """Hand out pending jobs now (after a Redis outage); without Redis, run due jobs in this process."""
-    report = redispatch(_app(), stuck_after_s=stuck_after)
+    try:
+        report = redispatch(_app(), stuck_after_s=stuck_after)
+    except RedisError as exc:
+        raise click.ClickException(f"Redis is not reachable ({type(exc).__name__}); jobs stay pending") from None
     if report.ran_in_process or not redis_configured(_app()):
         click.echo(f"ran {report.ran_in_process} due job(s) in-process")
         return
@@ -140,7 +144,7 @@ def retry_command(ids: tuple[int, ...], all_failed: bool) -> None:
     )
     db.session.commit()
     if retried:
-        dispatch_committed(_app(), sorted(retried))
+        dispatch_pending(_app(), sorted(retried))
     click.echo(f"retried {len(retried)} job(s)")
 
 

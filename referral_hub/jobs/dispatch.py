@@ -1,16 +1,19 @@
 """Hand committed outbox rows to RQ, or run them in-process when no Redis is configured.
 
-Called from the ``after_commit`` session event with the ids of the rows the transaction wrote. In RQ mode a row
-is marked ``dispatched``, enqueued, and put back to ``pending`` if Redis refused it; a crash in between leaves a
-``dispatched`` row without an RQ job, which the redispatcher hands out again. Nothing is lost either way: if
-Redis is down the row stays ``pending`` and the worker's periodic redispatch, or ``referral-hub jobs dispatch``,
-hands it out later; a duplicate hand-out is harmless because the runner is idempotent.
+RQ mode, just-committed rows (``dispatch_committed``): ``enqueue`` already wrote them as ``dispatched``, so the
+happy path costs no database round trip after the commit — only the Redis enqueue. If Redis refuses, the rows
+are put back to ``pending`` (the redispatcher and ``referral-hub jobs dispatch`` pick those up as soon as Redis
+answers); if the process dies before enqueueing, the row is a ``dispatched`` row without an RQ job, which the
+redispatcher hands out after ``OUTBOX_REDISPATCH_AFTER_S``. Rows that are ``pending`` for another reason go
+through ``enqueue_rows``: marked ``dispatched`` first, so the update never waits on a running job's lock, then
+enqueued. A duplicate hand-out is harmless: the runner is idempotent.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from flask import Flask
 from redis.exceptions import RedisError
@@ -25,19 +28,59 @@ from referral_hub.jobs.registry import get_job
 logger = logging.getLogger(__name__)
 
 
+class OutboxEntry(NamedTuple):
+    """What dispatching needs to know about a row, without reading it back."""
+
+    id: int
+    name: str
+    queue: str
+    attempts: int
+
+
 def rq_job_id(message_id: int) -> str:
     """The RQ job id of an outbox row: deterministic, so a re-enqueue replaces rather than multiplies."""
     return f"outbox-{message_id}"
 
 
-def dispatch_committed(app: Flask, message_ids: Sequence[int]) -> None:
-    """Hand out just-committed outbox rows: RQ when ``REDIS_URL`` is set, else run them now, in this process."""
-    if redis_configured(app):
-        with app.app_context():
-            rows = _pending_rows(app, message_ids)
-            if rows:
-                enqueue_rows(app, rows)
+def dispatch_committed(app: Flask, entries: Sequence[OutboxEntry]) -> None:
+    """Hand out rows the caller's transaction has just committed.
+
+    RQ mode: enqueue them (they were written as ``dispatched``). In-process mode: run them now, in this process.
+    A row whose SAVEPOINT was rolled back no longer exists; its job, if enqueued, finds nothing and does nothing.
+    """
+    if not redis_configured(app):
+        _run_here(app, [entry.id for entry in entries])
         return
+    with app.app_context():
+        not_enqueued = _enqueue_entries(app, entries)
+        if not_enqueued:
+            with db.engine.begin() as conn:
+                conn.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(not_enqueued), OutboxMessage.status == OutboxStatus.DISPATCHED.value)
+                    .values(status=OutboxStatus.PENDING.value, dispatched_at=None)
+                )
+
+
+def dispatch_pending(app: Flask, message_ids: Sequence[int]) -> None:
+    """Hand out ``pending`` rows now (after ``jobs retry``): enqueue them, or run them here without Redis."""
+    if not redis_configured(app):
+        _run_here(app, message_ids)
+        return
+    with app.app_context(), db.engine.connect() as conn:
+        rows = [
+            OutboxEntry(r.id, r.name, r.queue, r.attempts)
+            for r in conn.execute(
+                select(OutboxMessage.id, OutboxMessage.name, OutboxMessage.queue, OutboxMessage.attempts).where(
+                    OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == OutboxStatus.PENDING.value
+                )
+            )
+        ]
+    with app.app_context():
+        enqueue_rows(app, rows)
+
+
+def _run_here(app: Flask, message_ids: Sequence[int]) -> None:
     from referral_hub.jobs.runner import execute_message
 
     for message_id in message_ids:
@@ -45,17 +88,8 @@ def dispatch_committed(app: Flask, message_ids: Sequence[int]) -> None:
         execute_message(app, message_id, raise_for_retry=False)
 
 
-def _pending_rows(app: Flask, message_ids: Sequence[int]) -> list[tuple[int, str, str, int]]:
-    """(id, name, queue, attempts) of the rows still pending (a row rolled back with its SAVEPOINT is gone)."""
-    stmt = select(OutboxMessage.id, OutboxMessage.name, OutboxMessage.queue, OutboxMessage.attempts).where(
-        OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == OutboxStatus.PENDING.value
-    )
-    with db.engine.connect() as conn:
-        return [(r.id, r.name, r.queue, r.attempts) for r in conn.execute(stmt)]
-
-
-def enqueue_to_rq(app: Flask, message_id: int, name: str, queue_name: str, failures_so_far: int) -> None:
-    """Enqueue ``run_outbox_message(message_id)`` with the retries this row has left.
+def enqueue_to_rq(app: Flask, entry: OutboxEntry) -> None:
+    """Enqueue ``run_outbox_message(entry.id)`` with the retries this row has left.
 
     :raises KeyError: the row's queue is not configured.
     :raises RedisError: Redis is unreachable.
@@ -63,27 +97,47 @@ def enqueue_to_rq(app: Flask, message_id: int, name: str, queue_name: str, failu
     from referral_hub.jobs.runner import run_outbox_message
 
     try:
-        timeout = get_job(name).timeout
+        timeout = get_job(entry.name).timeout
     except LookupError:
         timeout = None  # the worker may know a handler this process has not imported
-    get_queue(queue_name, app).enqueue(
+    get_queue(entry.queue, app).enqueue(
         run_outbox_message,
-        message_id,
-        job_id=rq_job_id(message_id),
-        description=f"outbox {message_id} {name}",
-        retry=rq_retry(app, failures_so_far),
+        entry.id,
+        job_id=rq_job_id(entry.id),
+        description=f"outbox {entry.id} {entry.name}",
+        retry=rq_retry(app, entry.attempts),
         job_timeout=timeout,
         result_ttl=600,
         failure_ttl=7 * 24 * 3600,
     )
 
 
-def enqueue_rows(app: Flask, rows: Sequence[tuple[int, str, str, int]]) -> list[int]:
-    """Mark each ``(id, name, queue, attempts)`` row ``dispatched``, enqueue it, and put back what failed.
+def _enqueue_entries(app: Flask, entries: Sequence[OutboxEntry]) -> list[int]:
+    """Enqueue each entry; returns the ids that were not enqueued. Stops at the first Redis error."""
+    not_enqueued: list[int] = []
+    for index, entry in enumerate(entries):
+        try:
+            enqueue_to_rq(app, entry)
+        except KeyError:
+            logger.error("outbox: message %s uses unconfigured queue %s; it stays pending", entry.id, entry.queue)
+            not_enqueued.append(entry.id)
+        except RedisError as exc:
+            rest = [e.id for e in entries[index:]]
+            logger.warning(
+                "outbox: Redis unavailable (%s); %d message(s) stay pending until redispatch",
+                type(exc).__name__,
+                len(rest),
+            )
+            not_enqueued.extend(rest)
+            break
+    return not_enqueued
 
-    Marking first means no worker can be running the job yet, so the update never waits on a running job's lock;
-    a crash between the two is covered by the redispatcher (a ``dispatched`` row whose RQ job does not exist).
-    Must run inside an app context. Stops at the first Redis error (Redis is down: the rest would fail too).
+
+def enqueue_rows(app: Flask, rows: Sequence[OutboxEntry]) -> list[int]:
+    """Mark ``pending`` rows ``dispatched``, enqueue them, and put back what could not be enqueued.
+
+    Marking first means no worker can be running the job yet, so the update never waits on a running job's lock.
+    Must run inside an app context.
 
     :returns: the ids that were enqueued.
     """
@@ -93,32 +147,14 @@ def enqueue_rows(app: Flask, rows: Sequence[tuple[int, str, str, int]]) -> list[
         marked = set(
             conn.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_([r[0] for r in rows]), OutboxMessage.status == OutboxStatus.PENDING.value)
+                .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.status == OutboxStatus.PENDING.value)
                 .values(status=OutboxStatus.DISPATCHED.value, dispatched_at=utcnow())
                 .returning(OutboxMessage.id)
             ).scalars()
         )
-    enqueued: list[int] = []
-    not_enqueued: list[int] = []
-    for index, (message_id, name, queue_name, attempts) in enumerate(rows):
-        if message_id not in marked:
-            continue  # no longer pending: another process handed it out or ran it meanwhile
-        try:
-            enqueue_to_rq(app, message_id, name, queue_name, attempts)
-        except KeyError:
-            logger.error("outbox: message %s uses unconfigured queue %s; it stays pending", message_id, queue_name)
-            not_enqueued.append(message_id)
-            continue
-        except RedisError as exc:
-            rest = [r[0] for r in rows[index:] if r[0] in marked]
-            logger.warning(
-                "outbox: Redis unavailable (%s); %d message(s) stay pending until redispatch",
-                type(exc).__name__,
-                len(rest),
-            )
-            not_enqueued.extend(rest)
-            break
-        enqueued.append(message_id)
+    # Rows no longer pending were handed out or run by another process meanwhile.
+    candidates = [row for row in rows if row.id in marked]
+    not_enqueued = _enqueue_entries(app, candidates)
     if not_enqueued:
         with db.engine.begin() as conn:
             conn.execute(
@@ -126,4 +162,4 @@ def enqueue_rows(app: Flask, rows: Sequence[tuple[int, str, str, int]]) -> list[
                 .where(OutboxMessage.id.in_(not_enqueued), OutboxMessage.status == OutboxStatus.DISPATCHED.value)
                 .values(status=OutboxStatus.PENDING.value, dispatched_at=None)
             )
-    return enqueued
+    return [row.id for row in candidates if row.id not in set(not_enqueued)]

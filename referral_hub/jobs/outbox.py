@@ -2,8 +2,8 @@
 
 The outbox row is written with the data it is about, so a job exists if and only if the data exists: a rollback
 removes both, and a commit makes both durable before anything reaches Redis or runs. Session events collect the
-ids of outbox rows flushed in a transaction and hand them to ``dispatch`` once the outermost transaction commits;
-a rollback forgets them.
+outbox rows flushed in a transaction and hand them to ``dispatch`` once the outermost transaction commits; a
+rollback forgets them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from flask import current_app, g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
+from referral_hub.db_types import utcnow
 from referral_hub.extensions import db
+from referral_hub.jobs.dispatch import OutboxEntry, dispatch_committed
 from referral_hub.jobs.errors import HandlerCommitError, JobArgumentError
 from referral_hub.jobs.models import OutboxMessage, OutboxStatus
 from referral_hub.jobs.registry import get_job
@@ -75,11 +77,15 @@ def enqueue(name: str, *, session: Session | None = None, **ids: int | str) -> O
     if spec.queue not in app.config["QUEUES"]:
         raise JobArgumentError(f"job {name!r} uses queue {spec.queue!r}, which is not in REFERRAL_HUB_QUEUES")
     session = session if session is not None else db.session()
+    # With Redis the row is written as already handed out: enqueueing it after the commit then needs no second
+    # write on the happy path (dispatch.py explains the failure paths).
+    via_redis = bool(app.config.get("REDIS_URL"))
     message = OutboxMessage(
         name=name,
         queue=spec.queue,
         args=dict(ids),
-        status=OutboxStatus.PENDING.value,
+        status=(OutboxStatus.DISPATCHED if via_redis else OutboxStatus.PENDING).value,
+        dispatched_at=utcnow() if via_redis else None,
         attempts=0,
         redispatches=0,
         request_id=g.get("request_id") if has_request_context() else None,
@@ -91,9 +97,11 @@ def enqueue(name: str, *, session: Session | None = None, **ids: int | str) -> O
 
 def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
     # ``session.new`` still lists the objects just inserted, now with their primary keys.
-    ids = [obj.id for obj in session.new if isinstance(obj, OutboxMessage)]
-    if ids:
-        session.info.setdefault(_PENDING_KEY, []).extend(ids)
+    entries = [
+        OutboxEntry(obj.id, obj.name, obj.queue, obj.attempts) for obj in session.new if isinstance(obj, OutboxMessage)
+    ]
+    if entries:
+        session.info.setdefault(_PENDING_KEY, []).extend(sorted(entries))
 
 
 def _before_commit(session: Session) -> None:
@@ -106,18 +114,18 @@ def _after_commit(session: Session) -> None:
     # after_commit also fires when a SAVEPOINT is released; only the outermost commit makes rows durable.
     if session.in_nested_transaction():
         return
-    ids = session.info.pop(_PENDING_KEY, None)
+    entries = session.info.pop(_PENDING_KEY, None)
     app = session.info.pop(_APP_KEY, None)
-    if not ids or app is None:
+    if not entries or app is None:
         return
-    from referral_hub.jobs.dispatch import dispatch_committed
-
     # The caller's commit has succeeded; a dispatch problem must not look like a failed commit to it. Rows that
-    # could not be handed out stay ``pending`` and are picked up again (redispatch / in-process retry thread).
+    # could not be handed out are picked up again (redispatch / in-process retry thread).
     try:
-        dispatch_committed(app, ids)
+        dispatch_committed(app, entries)
     except Exception:
-        logger.exception("outbox: dispatch after commit failed; %d message(s) stay pending", len(ids))
+        logger.exception(
+            "outbox: dispatch after commit failed for %d message(s); redispatch will hand them out", len(entries)
+        )
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
@@ -141,7 +149,7 @@ def install_session_events() -> None:
 
 def pending_ids(session: Session) -> list[int]:
     """Outbox ids flushed in the session's current transaction (for tests and diagnostics)."""
-    return list(session.info.get(_PENDING_KEY, []))
+    return [entry.id for entry in session.info.get(_PENDING_KEY, [])]
 
 
 __all__ = ["IN_HANDLER_KEY", "check_ids", "enqueue", "install_session_events", "pending_ids"]

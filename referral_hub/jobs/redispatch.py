@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from referral_hub.db_types import utcnow
 from referral_hub.extensions import db
-from referral_hub.jobs.dispatch import enqueue_rows, enqueue_to_rq, rq_job_id
+from referral_hub.jobs.dispatch import OutboxEntry, enqueue_rows, enqueue_to_rq, rq_job_id
 from referral_hub.jobs.models import OutboxMessage, OutboxStatus
 from referral_hub.jobs.queues import max_attempts, redis_configured, redis_connection
 
@@ -102,7 +103,7 @@ def due_pending_filter(grace_s: float) -> ColumnElement[bool]:
     )
 
 
-def _due_pending(grace_s: float, limit: int) -> list[tuple[int, str, str, int]]:
+def _due_pending(grace_s: float, limit: int) -> list[OutboxEntry]:
     stmt = (
         select(OutboxMessage.id, OutboxMessage.name, OutboxMessage.queue, OutboxMessage.attempts)
         .where(due_pending_filter(grace_s))
@@ -110,7 +111,7 @@ def _due_pending(grace_s: float, limit: int) -> list[tuple[int, str, str, int]]:
         .limit(limit)
     )
     with db.engine.connect() as conn:
-        return [(r.id, r.name, r.queue, r.attempts) for r in conn.execute(stmt)]
+        return [OutboxEntry(r.id, r.name, r.queue, r.attempts) for r in conn.execute(stmt)]
 
 
 def _redispatch_stuck(app: Flask, stuck: timedelta, limit: int) -> tuple[int, int]:
@@ -146,7 +147,7 @@ def _redispatch_stuck(app: Flask, stuck: timedelta, limit: int) -> tuple[int, in
                 given_up += 1
                 continue
             # Enqueue while holding the row lock: a worker that starts it at once waits for this commit.
-            enqueue_to_rq(app, message.id, message.name, message.queue, message.attempts)
+            enqueue_to_rq(app, OutboxEntry(message.id, message.name, message.queue, message.attempts))
             message.redispatches += 1
             message.dispatched_at = now
             redispatched += 1
@@ -196,6 +197,8 @@ def periodic_pass(app: Flask, owner: str) -> RedispatchReport | None:
 
 def run_periodically(app: Flask, parent_pid: int) -> None:
     """Loop of the worker's redispatch process; ends when its parent (the worker) is gone."""
+    # Ctrl-C reaches the whole process group; the worker handles it and terminates this process itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     interval = redispatch_interval(app)
     owner = f"{os.uname().nodename}:{os.getpid()}"
     outage_logged = False
