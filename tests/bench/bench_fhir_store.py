@@ -16,10 +16,12 @@ A missed target is a result, not a crash: the exit status is 0 unless something 
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import cProfile
 import io
 import json
+import logging
 import os
 import platform
 import pstats
@@ -55,6 +57,8 @@ REPO = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO / "bench-results"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench"
 PG_URL_ENV = "REFERRAL_HUB_BENCH_POSTGRES_URL"
+#: Sent as ``Authorization`` on every hub request, for when the FHIR API requires a token (issue 3).
+AUTH_ENV = "REFERRAL_HUB_BENCH_AUTHORIZATION"
 PROTECTED_DATABASES = frozenset({"test", "postgres", "template0", "template1"})
 
 SDOHCC = "http://hl7.org/fhir/us/sdoh-clinicalcare"
@@ -98,6 +102,8 @@ class BenchSettings:
     warmup_s: float
     duration_s: float
     redis_url: str | None
+    authorization: str | None
+    light_connections: int
     profile: bool
     output: Path
 
@@ -118,6 +124,17 @@ def parse_args(argv: list[str] | None) -> BenchSettings:
         default=None,
         help="Run the hub with RQ jobs on this Redis (default: none, jobs run in-process after commit).",
     )
+    parser.add_argument(
+        "--authorization",
+        default=os.environ.get(AUTH_ENV) or None,
+        help=f"Authorization header value for hub requests (default ${AUTH_ENV}).",
+    )
+    parser.add_argument(
+        "--light-connections",
+        type=int,
+        default=2,
+        help="Connections for the extra light-load search run (service time without queueing); 0 skips it.",
+    )
     parser.add_argument("--no-profile", action="store_true", help="Do not profile scenarios that miss a target.")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "fhir_store.json")
     args = parser.parse_args(argv)
@@ -132,6 +149,8 @@ def parse_args(argv: list[str] | None) -> BenchSettings:
         warmup_s=args.warmup,
         duration_s=args.duration,
         redis_url=args.redis_url,
+        authorization=args.authorization,
+        light_connections=args.light_connections,
         profile=not args.no_profile,
         output=args.output,
     )
@@ -429,11 +448,19 @@ class Scenario:
     passed: Callable[[LoadResult, LoadResult], bool]
 
 
-def build_scenarios(tasks: list[tuple[int, str]], owners: int, since: datetime, rng: random.Random) -> list[Scenario]:
+def build_scenarios(
+    tasks: list[tuple[int, str]],
+    owners: int,
+    since: datetime,
+    rng: random.Random,
+    authorization: str | None = None,
+) -> list[Scenario]:
     """The three scenarios of scope 8, each with its baseline requests.
 
     :param tasks: (baseline pk, hub id) of seeded Tasks to read.
+    :param authorization: ``Authorization`` header value for the hub's requests, if its API needs one.
     """
+    auth = (("Authorization", authorization),) if authorization else ()
     template = template_task()
     # Created Tasks get owners outside the searched set, so (a) does not change (c)'s selectivity.
     bodies = [
@@ -447,7 +474,7 @@ def build_scenarios(tasks: list[tuple[int, str]], owners: int, since: datetime, 
         Scenario(
             "create",
             "(a) Task create",
-            [HttpRequest("POST", "/fhir/Task", body) for body in bodies],
+            [HttpRequest("POST", "/fhir/Task", body, headers=auth) for body in bodies],
             (201,),
             [
                 HttpRequest("POST", "/rows", body, content_type="application/json", accept="application/json")
@@ -460,7 +487,7 @@ def build_scenarios(tasks: list[tuple[int, str]], owners: int, since: datetime, 
         Scenario(
             "read",
             "(b) Task read",
-            [HttpRequest("GET", f"/fhir/Task/{rid}") for _, rid in sample],
+            [HttpRequest("GET", f"/fhir/Task/{rid}", headers=auth) for _, rid in sample],
             (200,),
             [HttpRequest("GET", f"/tasks/{pk}", accept="application/json") for pk, _ in sample],
             (200,),
@@ -472,7 +499,9 @@ def build_scenarios(tasks: list[tuple[int, str]], owners: int, since: datetime, 
             "(c) Task search",
             [
                 HttpRequest(
-                    "GET", f"/fhir/Task?owner={quote(o, safe='/')}&status=requested&_lastUpdated=gt{since_text}"
+                    "GET",
+                    f"/fhir/Task?owner={quote(o, safe='/')}&status=requested&_lastUpdated=gt{since_text}",
+                    headers=auth,
                 )
                 for o in search_owners
             ],
@@ -490,6 +519,94 @@ def build_scenarios(tasks: list[tuple[int, str]], owners: int, since: datetime, 
             lambda hub, base: hub.percentile(95) <= SEARCH_MAX_P95_MS,
         ),
     ]
+
+
+def light_load(settings: BenchSettings, scenario: Scenario, hub_port: int, base_port: int) -> dict[str, Any]:
+    """The scenario again with a few connections (default one per core): latency close to the service time,
+    without the queueing that 16 connections on 2 cores add to every request, hub and baseline alike."""
+    load: dict[str, Any] = {
+        "connections": settings.light_connections,
+        "processes": 1,
+        "warmup_s": min(1.0, settings.warmup_s),
+        "duration_s": min(5.0, settings.duration_s),
+    }
+    hub = run_load(f"hub {scenario.title} (light)", "127.0.0.1", hub_port, scenario.hub, **load)
+    base = run_load(f"baseline {scenario.title} (light)", "127.0.0.1", base_port, scenario.baseline, **load)
+    return {
+        "connections": settings.light_connections,
+        "hub": hub.summary(),
+        "baseline": base.summary(),
+        "passed": hub.errors == 0 and hub.percentile(95) <= SEARCH_MAX_P95_MS,
+    }
+
+
+# ---- API authentication ------------------------------------------------------------------------------------------
+BENCH_ORG_SLUG = "bench-program"
+BENCH_SCOPES = "system/Task.cruds"
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    client_secret: str
+
+    def basic(self) -> str:
+        raw = f"{quote(self.client_id, safe='')}:{quote(self.client_secret, safe='')}".encode()
+        return "Basic " + base64.b64encode(raw).decode()
+
+
+def api_requires_token(hub_port: int) -> bool:
+    """Whether the FHIR API answers 401 to an anonymous search (issue 3 adds bearer tokens)."""
+    connection = KeepAliveConnection("127.0.0.1", hub_port)
+    try:
+        status, _ = connection.request(HttpRequest("GET", "/fhir/Task?_count=1").encode("127.0.0.1", hub_port))
+    finally:
+        connection.close()
+    return status == 401
+
+
+def register_bench_client(env: dict[str, str]) -> ClientCredentials:
+    """A program organization and a SMART Backend Services client that sees every compartment, registered
+    through the hub's own CLI (``orgs create``, ``clients create``): the load then runs as a coordination
+    platform partner would, through the real token check and access policy."""
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [hub_cli(), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"referral-hub {' '.join(args[:2])} failed: {done.stderr.strip()[-800:]}")
+        return done.stdout
+
+    cli("orgs", "create", "--name", "Bench Program", "--kind", "program", "--slug", BENCH_ORG_SLUG)
+    out = cli(
+        "clients", "create", "--name", "Bench load client", "--org", BENCH_ORG_SLUG,
+        "--scopes", BENCH_SCOPES, "--all-compartments",
+    )  # fmt: skip
+    data = json.loads(out[out.index("{") :])
+    return ClientCredentials(data["client_id"], data["client_secret"])
+
+
+def fetch_token(hub_port: int, credentials: ClientCredentials) -> str:
+    """``Bearer <token>`` from the hub's token endpoint (client_credentials, client_secret_basic). Tokens live
+    five minutes, so the bench fetches a fresh one before each scenario."""
+    body = f"grant_type=client_credentials&scope={quote(BENCH_SCOPES)}".encode()
+    request = HttpRequest(
+        "POST",
+        "/oauth/token",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        accept="application/json",
+        headers=(("Authorization", credentials.basic()),),
+    )
+    connection = KeepAliveConnection("127.0.0.1", hub_port)
+    try:
+        status, answer = connection.request(request.encode("127.0.0.1", hub_port))
+    finally:
+        connection.close()
+    if status != 200:
+        raise RuntimeError(f"token endpoint answered {status}: {answer[:300]!r}")
+    return "Bearer " + orjson.loads(answer)["access_token"]
 
 
 def sanity_check(hub_port: int, base_port: int, scenarios: list[Scenario]) -> None:
@@ -519,7 +636,13 @@ def sanity_check(hub_port: int, base_port: int, scenarios: list[Scenario]) -> No
 
 
 # ---- profiling -----------------------------------------------------------------------------------------------------
-def profile_scenario(settings: BenchSettings, base_url: str, scenario: Scenario, requests: int) -> str:
+def profile_scenario(
+    settings: BenchSettings,
+    base_url: str,
+    scenario: Scenario,
+    requests: int,
+    credentials: ClientCredentials | None = None,
+) -> str:
     """cProfile of ``requests`` hub requests of one scenario, in this process, through the Flask test client
     (one worker, one thread: where the time of a single request goes, without the other workers' noise)."""
     from referral_hub import create_app
@@ -528,9 +651,23 @@ def profile_scenario(settings: BenchSettings, base_url: str, scenario: Scenario,
     env = hub_environment(settings, base_url)
     app = create_app(environ={k: v for k, v in env.items() if k.startswith("REFERRAL_HUB_")})
     client = app.test_client()
+    # Keep the hub's request logging in the profile (it is part of every request) but not on our console.
+    devnull = open(os.devnull, "w")
+    for handler in logging.getLogger("referral_hub").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(devnull)
+
+    auth: dict[str, str] = {}
+    if credentials is not None:  # a fresh token: the one the load used may be close to its 5-minute expiry
+        answer = client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "scope": BENCH_SCOPES},
+            headers={"Authorization": credentials.basic()},
+        )
+        auth["Authorization"] = "Bearer " + answer.get_json()["access_token"]
 
     def one(request: HttpRequest) -> None:
-        headers = {"Accept": request.accept}
+        headers = {"Accept": request.accept, **dict(request.headers), **auth}
         if request.body is not None:
             headers["Content-Type"] = request.content_type
         response = client.open(request.path, method=request.method, data=request.body, headers=headers)
@@ -549,6 +686,7 @@ def profile_scenario(settings: BenchSettings, base_url: str, scenario: Scenario,
     elapsed = time.perf_counter() - started
     with app.app_context():
         db.engine.dispose()
+    devnull.close()
     return render_profile(profiler, scenario.title, requests, elapsed)
 
 
@@ -614,6 +752,17 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             f"{_ms(base['p95_ms']):>9} |{row['ratio']:>7.2f}  {row['target']:<38}"
             f"{'PASS' if row['passed'] else 'FAIL':>6}"
         )
+        light = row.get("light")
+        if light:
+            lh, lb = light["hub"], light["baseline"]
+            lines.append(
+                f"{'  at ' + str(light['connections']) + ' conns':<18}"
+                f"{lh['requests']:>9}{lh['throughput_rps']:>9.1f}"
+                f"{_ms(lh['p50_ms']):>8}{_ms(lh['p95_ms']):>8}{_ms(lh['p99_ms']):>8}"
+                f" |{lb['throughput_rps']:>11.1f}{_ms(lb['p50_ms']):>9}{_ms(lb['p95_ms']):>9} |"
+                f"{lh['throughput_rps'] / lb['throughput_rps'] if lb['throughput_rps'] else 0:>7.2f}  "
+                f"{'(light load, information)':<38}{'pass' if light['passed'] else 'fail':>6}"
+            )
     lines.append("latencies in ms; ratio = hub throughput / baseline throughput")
     return "\n".join(lines)
 
@@ -637,6 +786,13 @@ def postgres_info(pg_url: str) -> dict[str, str]:
 # ---- main ----------------------------------------------------------------------------------------------------------
 def run(settings: BenchSettings) -> dict[str, Any]:
     started = time.monotonic()
+    load_before = os.getloadavg()
+    if load_before[0] > 1.0:
+        print(
+            f"note: the machine is already busy (load average {load_before[0]:.1f}); other processes share the "
+            "cores with the servers, so absolute figures will be low and noisy (the ratios less so)",
+            flush=True,
+        )
     log_dir = settings.output.parent
     hub_port, base_port = free_port(), free_port()
     while base_port == hub_port:
@@ -661,8 +817,13 @@ def run(settings: BenchSettings) -> dict[str, Any]:
 
     with psycopg.connect(libpq_url(settings.pg_url)) as conn:
         seeded = [(int(pk), str(rid)) for pk, rid in conn.execute("SELECT pk, resource_id FROM bench_baseline_task")]
-    rng = random.Random(42)
-    scenarios = build_scenarios(seeded, settings.owners, since, rng)
+
+    def scenarios_with(authorization: str | None) -> list[Scenario]:
+        # Same seed each time: the same Tasks to read whatever the token.
+        return build_scenarios(seeded, settings.owners, since, random.Random(42), authorization)
+
+    scenarios = scenarios_with(settings.authorization)
+    credentials: ClientCredentials | None = None
 
     hub_cmd = [
         hub_cli(), "serve", "--host", "127.0.0.1", "--port", str(hub_port),
@@ -680,6 +841,10 @@ def run(settings: BenchSettings) -> dict[str, Any]:
     try:
         hub.wait_healthy()
         baseline.wait_healthy()
+        if settings.authorization is None and api_requires_token(hub_port):
+            credentials = register_bench_client(env)
+            print("the FHIR API requires a token: registered a bench client (program organization)", flush=True)
+            scenarios = scenarios_with(fetch_token(hub_port, credentials))
         sanity_check(hub_port, base_port, scenarios)
         load = {
             "connections": settings.connections,
@@ -715,7 +880,10 @@ def run(settings: BenchSettings) -> dict[str, Any]:
             flush=True,
         )
         extra = {"generator_ceiling": ceiling.summary(), "flask_floor": floor.summary()}
-        for index, scenario in enumerate(scenarios):
+        for index in range(len(scenarios)):
+            if credentials is not None:
+                scenarios = scenarios_with(fetch_token(hub_port, credentials))
+            scenario = scenarios[index]
             hub_result = run_load(
                 f"hub {scenario.title}", "127.0.0.1", hub_port, scenario.hub,
                 expect=scenario.hub_expect, seed=10 + index, **load,
@@ -745,6 +913,14 @@ def run(settings: BenchSettings) -> dict[str, Any]:
             )
             for sample in hub_result.error_samples + base_result.error_samples:
                 print(f"  error sample: {sample}", flush=True)
+            if scenario.key == "search" and settings.light_connections > 0:
+                rows[-1]["light"] = light_load(settings, scenario, hub_port, base_port)
+                light = rows[-1]["light"]
+                print(
+                    f"{scenario.title} at {light['connections']} connections: hub p95 {light['hub']['p95_ms']} ms"
+                    f" ({light['hub']['throughput_rps']} req/s) | baseline p95 {light['baseline']['p95_ms']} ms",
+                    flush=True,
+                )
     finally:
         hub.stop()
         baseline.stop()
@@ -754,7 +930,7 @@ def run(settings: BenchSettings) -> dict[str, Any]:
         for row, scenario in zip(rows, scenarios, strict=False):
             if not row["passed"]:
                 count = 300 if scenario.key == "create" else 1000
-                profiles[scenario.key] = profile_scenario(settings, hub_base, scenario, count)
+                profiles[scenario.key] = profile_scenario(settings, hub_base, scenario, count, credentials)
     return {
         "bench": "fhir_store",
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -766,6 +942,11 @@ def run(settings: BenchSettings) -> dict[str, Any]:
             "worker_class": "gthread" if settings.threads > 1 else "sync",
             "hub_jobs": "RQ on " + settings.redis_url if settings.redis_url else "in-process after commit (no Redis)",
             "hub_env": "production, LOG_LEVEL=INFO (JSON request log to a file)",
+            "hub_auth": (
+                "bearer token of a registered all-compartments program client"
+                if credentials is not None
+                else ("given Authorization header" if settings.authorization else "none (API open)")
+            ),
         },
         "load": {
             "connections": settings.connections,
@@ -787,6 +968,8 @@ def run(settings: BenchSettings) -> dict[str, Any]:
         "scenarios": rows,
         "profiles": profiles,
         "wall_seconds": round(time.monotonic() - started, 1),
+        "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
     }
 
 

@@ -43,9 +43,11 @@ class HttpRequest:
     body: bytes | None = None
     content_type: str = "application/fhir+json"
     accept: str = "application/fhir+json"
+    headers: tuple[tuple[str, str], ...] = ()
 
     def encode(self, host: str, port: int) -> bytes:
         lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {host}:{port}", f"Accept: {self.accept}"]
+        lines += [f"{name}: {value}" for name, value in self.headers]
         if self.body is not None:
             lines += [f"Content-Type: {self.content_type}", f"Content-Length: {len(self.body)}"]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + (self.body or b"")
@@ -272,12 +274,20 @@ def _worker_process(
     expect: frozenset[int],
     threads: int,
     seed: int,
-    start_at: float,
+    start: Any,
     warmup_s: float,
     duration_s: float,
     results: Any,
 ) -> None:
-    """One generator process: ``threads`` connections; sends its merged figures back through ``results``."""
+    """One generator process: ``threads`` connections; sends its merged figures back through ``results``.
+
+    Reports "ready" first and waits for the parent's start signal, so a slow interpreter start (spawn
+    re-imports the parent's main module) cannot eat into the window.
+    """
+    results.put("ready")
+    if not start.wait(120):
+        raise RuntimeError("the load generator was never told to start")
+    start_at = start.value
     time.sleep(max(0.0, start_at - time.monotonic()))
     cpu_started = time.process_time()
     wall_started = time.monotonic()
@@ -316,6 +326,25 @@ def _worker_process(
     )
 
 
+class _StartSignal:
+    """A start time shared with the worker processes, published together with an event."""
+
+    def __init__(self, context: Any) -> None:
+        self._value = context.Value("d", 0.0, lock=False)
+        self._event = context.Event()
+
+    @property
+    def value(self) -> float:
+        return float(self._value.value)
+
+    def fire(self, start_at: float) -> None:
+        self._value.value = start_at
+        self._event.set()
+
+    def wait(self, timeout: float) -> bool:
+        return bool(self._event.wait(timeout))
+
+
 def run_load(
     label: str,
     host: str,
@@ -342,7 +371,7 @@ def run_load(
     encoded = [r.encode(host, port) for r in requests]
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    start_at = time.monotonic() + 1.0 + 0.3 * processes  # time for the spawned interpreters to start
+    start = _StartSignal(context)
     per_process = [connections // processes + (1 if i < connections % processes else 0) for i in range(processes)]
     workers = [
         context.Process(
@@ -354,7 +383,7 @@ def run_load(
                 frozenset(expect),
                 threads,
                 seed * 100 + index,
-                start_at,
+                start,
                 warmup_s,
                 duration_s,
                 results,
@@ -365,6 +394,11 @@ def run_load(
     ]
     for worker in workers:
         worker.start()
+    for _ in workers:
+        if results.get(timeout=120) != "ready":
+            raise RuntimeError("unexpected message from a load generator process")
+    start_at = time.monotonic() + 0.2
+    start.fire(start_at)
     deadline = start_at + warmup_s + duration_s + SOCKET_TIMEOUT_S + 30
     parts = []
     for _ in workers:
