@@ -6,6 +6,7 @@ from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from referral_hub.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -56,8 +57,16 @@ class ForgotPasswordForm(FlaskForm):
     submit = SubmitField(_l("Email me a link"))
 
 
-def _timezone_choices() -> list[tuple[str, str]]:
-    return [("", "UTC"), *((z, z) for z in sorted(available_timezones()) if "/" in z and not z.startswith("Etc"))]
+def _timezone_choices() -> list[SelectChoice]:
+    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc"))
+    return [SelectChoice("", "UTC"), *(SelectChoice(z) for z in zones)]
+
+
+def _language_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("", _l("Same as my browser")),
+        *(SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGES.items()),
+    ]
 
 
 def _valid_timezone(_form: FlaskForm, field: StringField) -> None:
@@ -67,7 +76,7 @@ def _valid_timezone(_form: FlaskForm, field: StringField) -> None:
 
 class ProfileForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
-    locale = SelectField(_l("Language"), choices=[("", _l("Same as my browser")), *LANGUAGES.items()])
+    locale = SelectField(_l("Language"), choices=_language_choices)
     timezone = SelectField(_l("Time zone"), choices=_timezone_choices, validators=[Optional(), _valid_timezone])
     submit = SubmitField(_l("Save"))
 

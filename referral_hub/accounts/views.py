@@ -35,7 +35,7 @@ from referral_hub.accounts.setup import limiter
 from referral_hub.extensions import db
 from referral_hub.i18n import _
 from referral_hub.web.access import authenticated, public
-from referral_hub.web.audit_seam import _record_login
+from referral_hub.web.audit_seam import _record_login, claimed_account_id
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -140,7 +140,8 @@ def login() -> ResponseReturnValue:
         ok = verify_password(user.password_hash if user else None, password)
         if user is None or not ok or not user.active:
             reason = "unknown_account" if user is None else ("inactive" if ok else "bad_password")
-            _record_login("4", user_id=user.id if user else None, reason=reason)
+            claimed = claimed_account_id(form.email.data or "") if user is None else None
+            _record_login("4", user_id=user.id if user else None, reason=reason, claimed=claimed)
             db.session.commit()
             flash(_("The email or password is not right."), "error")
             return render_template("accounts/login.html", form=form), 200
@@ -209,10 +210,9 @@ def login_enrol() -> ResponseReturnValue:
 @public
 def login_enrol_qr() -> ResponseReturnValue:
     user = _pending_user("enrol")
-    secret = session.get("pending_totp_secret")
-    if user is None or not secret:
-        abort(404)
-    return _qr_response(secret, user)
+    if user is None:
+        return redirect(url_for("accounts.login"))
+    return _qr_response(session.setdefault("pending_totp_secret", totp.new_secret()), user)
 
 
 def _qr_response(secret: str, user: User) -> Response:
@@ -310,9 +310,7 @@ def totp_enrol() -> ResponseReturnValue:
 @bp.get("/account/totp/qr.svg")
 @authenticated
 def totp_qr() -> ResponseReturnValue:
-    secret = session.get("enrol_totp_secret")
-    if not secret:
-        abort(404)
+    secret = session.setdefault("enrol_totp_secret", totp.new_secret())
     return _qr_response(secret, current_user)  # type: ignore[arg-type]
 
 

@@ -1,9 +1,9 @@
 """Reading the clinic's patients from the FHIR store for the staff pages.
 
-Visibility (issue 3 scope 4: "clinic users see their clinic's patients"): a Patient is the clinic's when the
-clinic's compartment holds it (the policy module grants it when the clinic created it or is party to one of its
-referrals) or when its ``managingOrganization`` is the clinic. The same compartment table drives the FHIR API, so
-the UI cannot show more than the API would.
+Visibility (issue 3 scope 4: "clinic users see their clinic's patients") comes from the policy module
+(``referral_hub.policy.Access``), the same filter the FHIR API applies, so the UI cannot show more than the API
+would: a Patient is the clinic's when the clinic created it or is party to one of its referrals. Without the policy
+package, :func:`clinic_scope` approximates it from the compartment table and ``managingOrganization``.
 """
 
 from __future__ import annotations
@@ -16,14 +16,23 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from referral_hub.fhir.models import FhirResource, ReferenceIndex
-from referral_hub.fhir.search import execute_search, parse_search
+from referral_hub.fhir.search import ScopeFilter, execute_search, parse_search
 from referral_hub.security.principal import Principal
 
 PAGE_SIZE = 25
 
 
-def clinic_scope(principal: Principal):  # type: ignore[no-untyped-def]
-    """A ``ScopeFilter`` limiting a ``FhirResource`` query to the patients of the principal's clinic."""
+def visibility_scope(session: Session, principal: Principal, local_bases: tuple[str, ...]) -> ScopeFilter | None:
+    """The policy module's compartment filter when it is installed, else :func:`clinic_scope`."""
+    try:
+        from referral_hub.policy import Access
+    except ImportError:  # the policy package is not installed in this build
+        return clinic_scope(principal)
+    return Access(session, principal, local_bases).search_scope()
+
+
+def clinic_scope(principal: Principal) -> ScopeFilter:
+    """Fallback ``ScopeFilter``: patients in the clinic's compartment or managed by the clinic."""
     from referral_hub.policy.models import FhirCompartment
 
     organization_id = principal.organization_id
@@ -125,14 +134,17 @@ def search_patients(
     if query.strip():
         args.append(("name", query.strip()))
     request = parse_search("Patient", args, local_bases)
-    result = execute_search(session, request, clinic_scope(principal))
+    result = execute_search(session, request, visibility_scope(session, principal, local_bases))
     return [PatientSummary.from_body(row.body) for row in result.matches], result.total or 0
 
 
-def read_patient(session: Session, principal: Principal, patient_id: str) -> PatientSummary | None:
+def read_patient(
+    session: Session, principal: Principal, local_bases: tuple[str, ...], patient_id: str
+) -> PatientSummary | None:
     """The patient when the clinic may see it, else None (the page answers 404 either way: no existence leak)."""
-    query = clinic_scope(principal)(
-        select(FhirResource).where(FhirResource.resource_type == "Patient", FhirResource.resource_id == patient_id)
-    )
+    query = select(FhirResource).where(FhirResource.resource_type == "Patient", FhirResource.resource_id == patient_id)
+    scope = visibility_scope(session, principal, local_bases)
+    if scope is not None:
+        query = scope(query)
     row = session.execute(query).scalar_one_or_none()
     return PatientSummary.from_body(row.body) if row is not None else None

@@ -29,8 +29,9 @@ def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    # Reset links carry a token in the path; no page of the hub needs to tell other sites where a visitor came from.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Other sites never learn which page (reset links carry a token) a visitor came from; our own forms keep the
+    # same-origin Referer that Flask-WTF checks over HTTPS (WTF_CSRF_SSL_STRICT).
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")

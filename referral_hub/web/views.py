@@ -60,6 +60,7 @@ def patients() -> ResponseReturnValue:
     found, total = search_patients(db.session, principal, _local_bases(), query)
     for patient in found:
         _record_patient_read(principal, patient.id, subtype="search-type")
+    db.session.commit()
     return render_template("web/patients.html", patients=found, total=total, query=query)
 
 
@@ -68,10 +69,11 @@ def patients() -> ResponseReturnValue:
 def patient(patient_id: str) -> ResponseReturnValue:
     principal = current_principal()
     assert principal is not None
-    found = read_patient(db.session, principal, patient_id)
+    found = read_patient(db.session, principal, _local_bases(), patient_id)
     if found is None:
         abort(404)
     _record_patient_read(principal, found.id)
+    db.session.commit()
     return render_template("web/patient.html", patient=found)
 
 
