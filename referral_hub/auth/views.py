@@ -73,7 +73,7 @@ def _issue() -> ResponseReturnValue:
         raise _OAuthError("unsupported_grant_type", "Only grant_type=client_credentials is supported")
     client = _authenticate_client(form)
     requested = form.get("scope") or client.scopes
-    granted = narrow(requested, client.scope_set)
+    granted = narrow(requested, client.scopes.split())
     if not granted:
         raise _OAuthError(
             "invalid_scope", "None of the requested scopes is registered for this client", 400, client.client_id
