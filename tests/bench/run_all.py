@@ -48,7 +48,8 @@ except BaseException:
     traceback.print_exc()
     sys.exit({EXIT_CRASHED})
 sys.stdout.flush()
-sys.exit({EXIT_COMPLETED} if result in (None, 0, True) else {EXIT_REPORTED_MISS})
+ok = result is None or result is True or (type(result) is int and result == 0)  # 1 == True, so no "in"
+sys.exit({EXIT_COMPLETED} if ok else {EXIT_REPORTED_MISS})
 """
 
 
