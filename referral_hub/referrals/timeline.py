@@ -40,20 +40,22 @@ def record_task_version(session: Session, *, resource_pk: int, version_id: int) 
     ).first()
     if exists is not None:
         return
-    version = session.execute(
-        select(FhirResourceVersion).where(
-            FhirResourceVersion.resource_pk == resource_pk, FhirResourceVersion.version_id == version_id
+    # This version and the one before it, in one round trip (the (resource_pk, version_id) unique index serves it).
+    versions = (
+        session.execute(
+            select(FhirResourceVersion)
+            .where(FhirResourceVersion.resource_pk == resource_pk, FhirResourceVersion.version_id <= version_id)
+            .order_by(FhirResourceVersion.version_id.desc())
+            .limit(2)
         )
-    ).scalar_one_or_none()
+        .scalars()
+        .all()
+    )
+    version = versions[0] if versions and versions[0].version_id == version_id else None
     if version is None or version.resource_type != "Task":
         logger.info("timeline: no Task version %s/%s (deleted?); nothing to record", resource_pk, version_id)
         return
-    previous_body = session.execute(
-        select(FhirResourceVersion.body)
-        .where(FhirResourceVersion.resource_pk == resource_pk, FhirResourceVersion.version_id < version_id)
-        .order_by(FhirResourceVersion.version_id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    previous_body = versions[1].body if len(versions) > 1 else None
     body = version.body
     session.add(
         TaskStatusEvent(
