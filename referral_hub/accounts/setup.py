@@ -52,12 +52,12 @@ def _load_user(login_id: str) -> User | None:
 
 def _configure(app: Flask) -> None:
     secure = str(app.config.get("BASE_URL", "")).startswith("https://") or app.config.get("ENV_NAME") == "production"
-    app.config.setdefault("SESSION_COOKIE_NAME", "hub_session")
+    # Flask has defaults for these keys, so they are set outright (tests change them after create_app).
+    app.config["SESSION_COOKIE_NAME"] = "hub_session"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=10))
-    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(0))
+    app.config["SESSION_COOKIE_SECURE"] = secure
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config.get("SESSION_LIFETIME_HOURS", 10)))
     # CSRF is checked in ``_csrf_unless_api`` so that bearer-token APIs can be exempt by path prefix.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # bound to the session instead of a clock

@@ -74,6 +74,11 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
+def _me() -> User:
+    """The signed-in user as the real object (``current_user`` is a proxy; ``login_user`` must not get the proxy)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
 def _set_pending(user: User, step: str, next_url: str | None) -> None:
     session[PENDING_KEY] = {
         "uid": user.id,
@@ -240,7 +245,7 @@ def logout() -> ResponseReturnValue:
 @bp.route("/account", methods=["GET", "POST"])
 @authenticated
 def account() -> ResponseReturnValue:
-    user: User = current_user  # type: ignore[assignment]
+    user = _me()
     form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
     if request.method == "GET":
         form.locale.data = user.locale or ""
@@ -266,7 +271,7 @@ def account() -> ResponseReturnValue:
 @bp.route("/account/password", methods=["GET", "POST"])
 @authenticated
 def change_password() -> ResponseReturnValue:
-    user: User = current_user  # type: ignore[assignment]
+    user = _me()
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if not verify_password(user.password_hash, form.current.data or ""):
@@ -285,7 +290,7 @@ def change_password() -> ResponseReturnValue:
 @bp.route("/account/totp", methods=["GET", "POST"])
 @authenticated
 def totp_enrol() -> ResponseReturnValue:
-    user: User = current_user  # type: ignore[assignment]
+    user = _me()
     secret = session.setdefault("enrol_totp_secret", totp.new_secret())
     form = CodeForm()
     if form.validate_on_submit():
@@ -311,13 +316,13 @@ def totp_enrol() -> ResponseReturnValue:
 @authenticated
 def totp_qr() -> ResponseReturnValue:
     secret = session.setdefault("enrol_totp_secret", totp.new_secret())
-    return _qr_response(secret, current_user)  # type: ignore[arg-type]
+    return _qr_response(secret, _me())
 
 
 @bp.post("/account/totp/remove")
 @authenticated
 def totp_remove() -> ResponseReturnValue:
-    user: User = current_user  # type: ignore[assignment]
+    user = _me()
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
