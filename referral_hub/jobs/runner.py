@@ -14,7 +14,7 @@ import logging
 import traceback
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -91,6 +91,8 @@ def execute_message(app: Flask, message_id: int, *, raise_for_retry: bool, due_b
             if due_by is not None and message.next_attempt_at is not None and message.next_attempt_at > due_by:
                 session.rollback()
                 return Outcome.NOT_DUE
+            if message.request_id:
+                g.request_id = message.request_id  # log lines of the job carry the id of the request behind it
             spec = get_job(message.name)
             args = dict(message.args)
             session.info[IN_HANDLER_KEY] = True

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import func, insert, select, update
 
 from referral_hub.db_types import utcnow
@@ -15,6 +16,7 @@ from referral_hub.extensions import db
 from referral_hub.jobs import JobArgumentError, OutboxMessage, UnknownJobError, enqueue
 from referral_hub.jobs.cli import jobs_group
 from referral_hub.jobs.inprocess import run_due_messages, start_inprocess_retry_thread
+from referral_hub.logging_setup import RequestIdFilter
 from tests.jobs.conftest import wait_for
 from tests.jobs.sample_jobs import PHI_LIKE_MESSAGE, attempt_times, effect_count
 
@@ -232,3 +234,40 @@ def test_job_left_pending_by_a_crash_after_commit_is_picked_up_by_dispatch(make_
     with app.app_context():
         assert db.session.execute(select(func.count()).where(OutboxMessage.status == "succeeded")).scalar_one() == 1
     assert _effects(app, 22) == 1
+
+
+def test_job_keeps_the_id_of_the_request_that_enqueued_it_for_its_logs(
+    make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+    caplog.set_level("INFO", logger="referral_hub.jobs.runner")
+    caplog.handler.addFilter(RequestIdFilter())  # what the hub's log handler adds to every record
+    logging.getLogger("referral_hub").addHandler(caplog.handler)  # the hub's loggers do not propagate
+    try:
+        with app.test_request_context("/fhir/Task", method="POST"):
+            g.request_id = "req-0123456789"
+            enqueue("tests.write_effect", effect_key=30)
+            db.session.commit()
+    finally:
+        logging.getLogger("referral_hub").removeHandler(caplog.handler)
+    [row] = _messages(app)
+    assert row.request_id == "req-0123456789"
+    [record] = [r for r in caplog.records if "succeeded" in r.getMessage()]
+    assert record.request_id == "req-0123456789"  # type: ignore[attr-defined]
+
+
+def test_public_api_is_exported() -> None:
+    import referral_hub.jobs as jobs
+
+    assert set(jobs.__all__) == {
+        "JobArgumentError",
+        "JobError",
+        "OutboxMessage",
+        "OutboxStatus",
+        "UnknownJobError",
+        "enqueue",
+        "init_jobs",
+        "job",
+        "registered_jobs",
+    }
+    assert all(hasattr(jobs, name) for name in jobs.__all__)
