@@ -70,13 +70,13 @@ def open_eligibility_term_id(code: str) -> str:
     return str(uuid.uuid5(ID_NAMESPACE, f"term:{OPEN_ELIGIBILITY_KEY}:{code}"))
 
 
-def load_open_eligibility(session: Session, *, commit: bool = True) -> ImportReport:
-    """Load (or refresh) the bundled Open Eligibility taxonomy, terms with their parents. Idempotent.
+def open_eligibility_records() -> tuple[list[Record], list[RowIssue]]:
+    """The bundled Open Eligibility taxonomy as HSDS records (taxonomy + terms with parents), plus notes.
 
-    Goes through the same validating upsert as every import, so a refresh writes ``metadata`` change rows.
-    Empty upstream descriptions are filled with the term title (HSDS requires a description).
+    Empty upstream descriptions are filled with the term title (HSDS requires a description). Mapping files
+    that link to Open Eligibility terms include these records so that a feed loads on its own.
     """
-    report = ImportReport(source=str(OPEN_ELIGIBILITY_CSV), format="open-eligibility", strict=True)
+    warnings: list[RowIssue] = []
     records = [
         Record(
             "taxonomy",
@@ -96,7 +96,7 @@ def load_open_eligibility(session: Session, *, commit: bool = True) -> ImportRep
         for line, row in enumerate(csv.DictReader(fh), start=2):
             code = row["id"].strip()
             if code in seen:  # upstream defect: 1206 appears twice (see data/open-eligibility/NOTICE.md)
-                report.warnings.append(
+                warnings.append(
                     RowIssue(
                         OPEN_ELIGIBILITY_CSV.name,
                         line,
@@ -126,6 +126,17 @@ def load_open_eligibility(session: Session, *, commit: bool = True) -> ImportRep
                     row=line,
                 )
             )
+    return records, warnings
+
+
+def load_open_eligibility(session: Session, *, commit: bool = True) -> ImportReport:
+    """Load (or refresh) the bundled Open Eligibility taxonomy, terms with their parents. Idempotent.
+
+    Goes through the same validating upsert as every import, so a refresh writes ``metadata`` change rows.
+    """
+    report = ImportReport(source=str(OPEN_ELIGIBILITY_CSV), format="open-eligibility", strict=True)
+    records, warnings = open_eligibility_records()
+    report.warnings.extend(warnings)
     load_records(session, records, report, updated_by="taxonomy:open-eligibility")
     if commit:
         session.commit() if report.written else session.rollback()
