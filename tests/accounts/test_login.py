@@ -240,3 +240,40 @@ def test_passwords_are_stored_as_argon2id_hashes(sqlite_app: Flask, sqlite_seede
     assert stored
     assert all(h.startswith("$argon2id$") for h in stored)
     assert not any(a.password in h for a in sqlite_seeded.accounts.values() for h in stored)
+
+
+@pytest.mark.redis
+def test_rate_limits_are_shared_through_redis_between_web_nodes(hub_sqlite_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With ``REDIS_URL`` set, two app instances (two web nodes) count failures against one account together."""
+    import redis
+
+    from tests.web.hub_testing import REQUIRE_SERVICES
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"Redis is not available: {exc}")
+        pytest.skip(f"Redis is not available: {exc}")
+    prefix = "i3a-test-" + secrets.token_hex(4)
+    nodes = [
+        make_app(
+            hub_sqlite_url, tmp_path, REDIS_URL=url, RATELIMIT_KEY_PREFIX=prefix, LOGIN_LIMIT_PER_ACCOUNT="3 per minute"
+        )
+        for _ in range(2)
+    ]
+    try:
+        assert nodes[0].config["RATELIMIT_STORAGE_URI"] == url
+        statuses = []
+        for attempt in range(4):
+            client = nodes[attempt % 2].test_client()
+            statuses.append(_post_login(client, "someone@example.org", "wrong-password-1").status_code)
+        assert statuses == [200, 200, 200, 429]
+    finally:
+        client = redis.Redis.from_url(url)
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        for node in nodes:
+            with node.app_context():
+                db.engine.dispose()

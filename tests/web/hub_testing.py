@@ -51,7 +51,6 @@ def make_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "BASE_URL": "http://localhost",
         "FHIR_BASE_URL": "http://localhost/fhir",
         "REDIS_URL": None,
-        "RATELIMIT_STORAGE_URI": "memory://",
         "EMAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
         "SMTP_URL": None,
     }
