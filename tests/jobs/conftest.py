@@ -3,10 +3,10 @@
 Taxonomy:
 
 * ``backend`` — parametrises a test over SQLite and PostgreSQL (``hub_jobs_test``, suffixed with the xdist worker
-  id under ``-n``; dropped and re-created once per session). The schema is built by ``flask_migrate.upgrade()``
-  from ``migrations/``; ``job_test_effect`` is added for the sample jobs. Tables are emptied before every test,
-  because jobs commit for real (a worker in another process must see the rows), so a per-test SAVEPOINT cannot
-  isolate them.
+  id under ``-n``; its schema is dropped once per session and rebuilt by ``flask_migrate.upgrade()`` from
+  ``migrations/``, plus ``job_test_effect`` for the sample jobs). Tables are emptied before every test, because
+  jobs commit for real (a worker in another process must see the rows), so a per-test SAVEPOINT cannot isolate
+  them.
 * ``redis_server`` — a PRIVATE ``redis-server`` on a free port, emptied before every test; a test may stop and
   start it. The shared Redis on 6379 is never touched.
 * ``make_app(redis=…, **config)`` — a hub app on the test database, with the sample jobs registered.
@@ -103,16 +103,24 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def postgresql_url() -> str:
+    """``hub_jobs_test``, created if missing, its schema dropped and rebuilt from the migrations once per session.
+
+    Dropping the schema rather than the database is much cheaper than CREATE DATABASE on a busy server.
+    """
     admin_url = PG_SERVER_URL.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = PG_SERVER_URL.set(drivername="postgresql", database=PG_DATABASE).render_as_string(hide_password=False)
     try:
         with psycopg.connect(admin_url, connect_timeout=3, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-            admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+            if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone() is None:
+                admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+        with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
     except psycopg.OperationalError as exc:
         unavailable(f"PostgreSQL is not reachable at {PG_SERVER_URL.host}:{PG_SERVER_URL.port}: {type(exc).__name__}")
-    url = PG_SERVER_URL.set(drivername="postgresql+psycopg", database=PG_DATABASE)
-    _build_schema(url.render_as_string(hide_password=False))
-    return url.render_as_string(hide_password=False)
+    sqlalchemy_url = PG_SERVER_URL.set(drivername="postgresql+psycopg", database=PG_DATABASE)
+    _build_schema(sqlalchemy_url.render_as_string(hide_password=False))
+    return sqlalchemy_url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(

@@ -1,6 +1,9 @@
 """The outbox with Redis: RQ dispatch after commit, a Redis outage, a killed worker, retries with backoff.
 
-Everything here is real: a private ``redis-server`` and ``referral-hub worker`` subprocesses.
+Everything here is real: a private ``redis-server``, and RQ workers — ``SimpleWorker`` in this process where the
+worker is not the subject, ``referral-hub worker`` subprocesses where it is. The subprocess tests run on
+PostgreSQL only: Redis and separate worker processes are the multi-machine deployment, which runs on PostgreSQL
+(architecture.md "Scale"), and each worker start costs seconds.
 """
 
 from __future__ import annotations
@@ -21,10 +24,25 @@ from referral_hub.extensions import db
 from referral_hub.jobs import OutboxMessage, enqueue
 from referral_hub.jobs.cli import jobs_group
 from referral_hub.jobs.queues import queue_name
-from tests.jobs.conftest import PrivateRedis, run_jobs_here, wait_for, worker_log
+from tests.jobs.conftest import BACKENDS, PrivateRedis, run_jobs_here, wait_for, worker_log
 from tests.jobs.sample_jobs import PHI_LIKE_MESSAGE, attempt_times, effect_count, signal_dir
 
 pytestmark = pytest.mark.redis
+
+POSTGRESQL_ONLY = pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.slow,
+                pytest.mark.skipif("postgresql" not in BACKENDS, reason="REFERRAL_HUB_TEST_BACKENDS excludes it"),
+            ],
+        )
+    ],
+    indirect=True,
+)
 
 
 def _message(app: Flask, message_id: int) -> OutboxMessage:
@@ -130,6 +148,7 @@ def test_redis_stopped_between_commit_and_enqueue_loses_no_job(
     assert _effects(app, 3) == 1
 
 
+@POSTGRESQL_ONLY
 def test_worker_killed_mid_job_reruns_it_and_the_effect_happens_once(
     make_app: Callable[..., Flask], start_worker: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
@@ -164,6 +183,7 @@ def test_worker_killed_mid_job_reruns_it_and_the_effect_happens_once(
     assert "re-dispatched 1 stuck" in worker_log(rerun)
 
 
+@POSTGRESQL_ONLY
 def test_failed_job_is_retried_with_backoff_and_the_final_failure_recorded_without_phi(
     make_app: Callable[..., Flask], redis_server: PrivateRedis, start_worker: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
