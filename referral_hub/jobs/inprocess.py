@@ -72,7 +72,7 @@ class InProcessRetryThread(threading.Thread):
         self.join(timeout)
 
 
-def start_inprocess_retry_thread(app: Flask, *, poll_interval_s: float = 2.0) -> InProcessRetryThread | None:
+def start_inprocess_retry_thread(app: Flask, *, poll_interval_s: float = 5.0) -> InProcessRetryThread | None:
     """Start the retry thread for ``app`` unless Redis is configured (workers retry then) or one is running.
 
     Call it in each serving process (after gunicorn forks its workers: threads do not survive a fork).
