@@ -201,12 +201,16 @@ def next_totp_code(app: Flask, user_id: int, secret: str) -> str:
         time.sleep(1)
 
 
+def _alerts(page: str) -> list[str]:
+    return re.findall(r'class="usa-alert__text">([^<]*)<', page) or [page[:300]]
+
+
 def login(app: Flask, client: FlaskClient, account: Account) -> None:
     """Sign in through the real forms (password, then the TOTP step when the account has one)."""
     response = client.post(
         "/login", data={"email": account.email, "password": account.password, "csrf_token": csrf_token(client)}
     )
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert response.status_code == 302, _alerts(response.get_data(as_text=True))
     if response.headers["Location"].endswith("/login/verify"):
         assert account.totp_secret
         token = csrf_token(client, "/login/verify")
