@@ -169,12 +169,11 @@ def crosswalk() -> dict[str, tuple[CrosswalkEntry, ...]]:
 def terms_for_category(session: Session, code: str, *, facet: str | None = None) -> list[TaxonomyTerm]:
     """Taxonomy terms for a Gravity SDOH category, including every descendant of the mapped terms.
 
-    ``facet`` = "services" or "situations" restricts to one Open Eligibility facet. Raises ``ValueError`` for a
-    code outside the SDOH category value set. Returns [] for ``sdoh-category-unspecified`` (no specific
-    terms) or when the taxonomy has not been loaded. Sorted by code.
+    ``facet`` = "services" or "situations" restricts to one Open Eligibility facet. Returns [] for a code
+    outside the SDOH category value set (callers such as search try other interpretations of a "need"; check
+    ``SDOH_CATEGORIES`` to validate), for ``sdoh-category-unspecified`` (no specific terms) and when the
+    taxonomy has not been loaded. Sorted by code.
     """
-    if code not in SDOH_CATEGORIES:
-        raise ValueError(f"unknown SDOH category {code!r}")
     entries = [e for e in crosswalk().get(code, ()) if facet is None or e.facet == facet]
     frontier = {open_eligibility_term_id(e.term_code) for e in entries}
     found: dict[str, TaxonomyTerm] = {}
