@@ -165,12 +165,14 @@ def _read_csv(file: Path, table: str, result: ReadResult) -> None:
             result.records.append(rec)
 
 
-def export_tabular(session: Session, out_dir: str | Path, *, include_empty: bool = False) -> dict[str, int]:
+def export_tabular(session: Session, out_dir: str | Path, *, include_empty: bool = True) -> dict[str, int]:
     """Write the directory as an HSDS 3.0 Tabular Data Package. Returns rows written per object.
 
-    Columns and files follow the official 3.0 descriptor exactly (so frictionless validates the export);
-    objects with no rows are left out, together with their resource, unless ``include_empty``. Hub-only
-    columns (``referral_status``, ``geocode_*``) are not HSDS and are never written.
+    Columns and files follow the official 3.0 descriptor exactly, so frictionless validates the export against
+    it. Every 3.0 object gets its CSV, header-only when empty (``include_empty``), because the official foreign
+    keys name those resources; with ``include_empty=False`` empty objects are left out together with their
+    resource (only valid if nothing refers to them). Hub-only columns (``referral_status``, ``geocode_*``) are
+    not HSDS and are never written.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

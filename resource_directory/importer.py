@@ -272,6 +272,13 @@ def _check_value(table: str, name: str, value: Any) -> str | None:
     return None
 
 
+def canonical_time(value: str) -> str:
+    """``HH:MM`` -> ``HH:MM:SS`` (offset kept): the tabular descriptor types opens_at/closes_at as frictionless
+    ``time``, which needs seconds, and one spelling per time keeps re-imports from logging false changes."""
+    match = re.match(r"^(\d{2}:\d{2})(Z|[+-].*)?$", value)
+    return f"{match.group(1)}:00{match.group(2) or ''}" if match else value
+
+
 def _empty(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and raw == "")
 
@@ -306,6 +313,8 @@ def _validate(rec: Record, *, check_coordinates: bool) -> _Checked:
         if reason:
             problems.append(rec.issue(name, reason))
             continue
+        if rec.table == "schedule" and name in ("opens_at", "closes_at"):
+            value = canonical_time(value)
         values[name] = value
     for name, column in columns.items():
         if name in allowed and not column.nullable and values.get(name) is None and column.server_default is None:

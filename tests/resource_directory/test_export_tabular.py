@@ -90,3 +90,25 @@ def test_export_never_writes_hub_only_columns(session: Session, examples_csv: Pa
     assert "referral_status" not in header
     header = (tmp_path / "locations.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert not [h for h in header if h.startswith("geocode")]
+
+
+def _errors(export: Path) -> list[str]:
+    report = Package(str(export / "datapackage.json")).validate()
+    return [f"{task.name}: {err.type}: {err.note}" for task in report.tasks for err in task.errors]
+
+
+def test_county_sample_export_validates_without_any_error(session: Session, shared_dir: Path, tmp_path: Path) -> None:
+    report = import_path(session, shared_dir / "hsds-samples" / "ohana-api-san-mateo-sample" / "sample-csv")
+    assert report.ok
+    export_dir(session, tmp_path, format="tabular")
+    assert _errors(tmp_path) == []
+    assert (tmp_path / "schedules.csv").read_text(encoding="utf-8").count(",08:00:00,17:00:00,") >= 5
+
+
+@pytest.mark.slow
+def test_nyc_export_validates_without_any_error(session: Session, tmp_path: Path) -> None:
+    mapping = Path(__file__).resolve().parents[2] / "resource_directory" / "mappings" / "nyc-city-funded-sites.yaml"
+    assert import_path(session, mapping).ok
+    counts = export_dir(session, tmp_path, format="tabular")
+    assert counts["location"] == 5412
+    assert _errors(tmp_path) == []

@@ -70,8 +70,8 @@ def test_eligibility_ages_languages_and_schedules_are_mapped(session: Session, o
     codes = set(session.scalars(select(Language.code)))
     assert {"es", "tl", "cmn", "yue", "vi", "ko"} <= codes
     times = {(s.byday, s.opens_at, s.closes_at) for s in session.scalars(select(Schedule))}
-    assert ("MO", "14:00", "16:00") in times  # "4:00 PM" normalised
-    assert ("WE", "10:00", "15:00") in times  # "3pm" normalised
+    assert ("MO", "14:00:00", "16:00:00") in times  # "4:00 PM" normalised (seconds added on import)
+    assert ("WE", "10:00:00", "15:00:00") in times  # "3pm" normalised
     postal = session.scalars(select(Address).where(Address.address_type == "postal")).all()
     assert len(postal) == 21
 
