@@ -38,7 +38,6 @@ from resource_directory.models import (
     HUB_ONLY_COLUMNS,
     LOCATION_TYPES,
     SERVICE_STATUSES,
-    Base,
     MetadataEntry,
 )
 from resource_directory.report import ImportReport, RowIssue
@@ -657,7 +656,6 @@ def _read(fmt: str, path: Path, mapping: str | Path | None) -> ReadResult:
 
 __all__ = [
     "FORMATS",
-    "Base",
     "ImportReport",
     "ReadResult",
     "Record",
