@@ -40,7 +40,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
         # Writers from several threads/processes (gunicorn workers, the job worker) wait instead of failing.
         options.setdefault("connect_args", {"timeout": 30})
     else:
-        options.setdefault("pool_pre_ping", True)
+        # No pre-ping (a round trip per request); a dropped connection is invalidated on its first error and the
+        # pool reconnects, and connections are recycled before server-side idle timeouts.
+        options.setdefault("pool_recycle", 1800)
     options.setdefault("json_serializer", _json_dumps)
     options.setdefault("json_deserializer", orjson.loads)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

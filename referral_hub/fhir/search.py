@@ -449,9 +449,8 @@ def execute_search(session: Session, request: SearchRequest, scope: ScopeFilter 
     """Run the search: one page of matches, its includes, the total and the neighbouring cursors."""
     query = base_query(request, scope)
     total: int | None = None
-    if request.total != "none" or request.summary_count:
-        total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     if request.summary_count:
+        total = _count(session, query)
         return SearchResult([], [], total, None, None)
 
     first_col, pk_col = _sort_columns(request)
@@ -479,8 +478,15 @@ def execute_search(session: Session, request: SearchRequest, scope: ScopeFilter 
             next_cursor = _encode_cursor("next", _row_key(rows[-1], request))
         if more_before:
             previous_cursor = _encode_cursor("prev", _row_key(rows[0], request))
+    if request.total != "none":
+        # A first page that is not full holds every match: no second pass over the index is needed.
+        total = len(rows) if request.cursor is None and not has_more else _count(session, query)
     included = _resolve_includes(session, request, rows, scope)
     return SearchResult(rows, included, total, next_cursor, previous_cursor)
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return int(session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one())
 
 
 def _resolve_includes(

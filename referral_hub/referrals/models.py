@@ -2,8 +2,8 @@
 
 Reports such as time-to-accept and time-to-close need "when did this Task enter each status"; answering that
 from JSON bodies in ``fhir_resource_version`` means scanning every version. This table keeps one narrow row per
-version instead, written by a job after each Task write. References are kept as reference strings only: the
-``for`` reference points at a Patient, so no display text or other patient data is copied here.
+version instead, written by the Task write hook in the same transaction. References are kept as reference
+strings only: the ``for`` reference points at a Patient, so no display text or other patient data is copied here.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class TaskStatusEvent(db.Model):
 
     __tablename__ = "task_status_event"
     __table_args__ = (
-        # One row per version: the job may run more than once (redelivery) and must never add a second row.
+        # One row per version, whatever path wrote it.
         UniqueConstraint("resource_pk", "version_id", name="uq_task_status_event_version"),
         Index("ix_task_status_event_status_changed", "status", "changed_at"),
         Index("ix_task_status_event_task_changed", "task_id", "changed_at"),
