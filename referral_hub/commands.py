@@ -44,9 +44,7 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(orgs_cli)
     app.cli.add_command(users_cli)
-    try:
-        from referral_hub.jobs.cli import jobs_group, worker_command
-    except ImportError:  # until the jobs package provides its commands
-        return
+    from referral_hub.jobs.cli import jobs_group, worker_command
+
     app.cli.add_command(worker_command, "worker")
     app.cli.add_command(jobs_group, "jobs")

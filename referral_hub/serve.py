@@ -25,12 +25,9 @@ class HubServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no typ
         app = create_app()
         if not app.config.get("REDIS_URL"):
             # Embedded mode: failed in-process jobs are retried by a thread in each web worker.
-            try:
-                from referral_hub.jobs.inprocess import start_inprocess_retry_thread
-            except ImportError:  # pragma: no cover - the jobs package always provides it
-                start_inprocess_retry_thread = None
-            if start_inprocess_retry_thread is not None:
-                start_inprocess_retry_thread(app)
+            from referral_hub.jobs.inprocess import start_inprocess_retry_thread
+
+            start_inprocess_retry_thread(app)
         return app
 
 
