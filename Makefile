@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run install test lint format bench lock translations clean
+.PHONY: run install browser test lint format bench lock translations clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,13 @@ run: install
 	$(BIN)/referral-hub demo
 	$(BIN)/referral-hub serve --host $(HOST) --port $(PORT)
 
-test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# Browser tests drive Debian's Chromium through Playwright (never a downloaded browser). Installing it needs
+# root (CI and these machines); elsewhere the browser tests skip, saying why.
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "Chromium not installed: browser tests will skip (run as root or apt-get install chromium)"; }
+
+test: install browser
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -38,6 +43,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m tests.bench.run_all
+
+# Extract marked strings, update the en/es catalogs and compile them (commit the .po files, not the .mo).
+translations: install
+	$(BIN)/python -m referral_hub.i18n_tools all
 
 # Re-resolve dependencies after editing pyproject.toml; commit the new lock file.
 lock:
