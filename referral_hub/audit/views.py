@@ -1,6 +1,7 @@
 """Audit download route for admins: ``GET /admin/audit/export.csv?since=YYYY-MM-DD``.
 
-The app shell links to it; the route itself checks the role (admin only) so it is safe wherever it is linked.
+The app shell links to it; the route declares and enforces its role (admin only) with the shell's
+``roles_required``, so the UI authorization matrix covers it and it is safe wherever it is linked.
 The export is itself audited.
 """
 
@@ -15,11 +16,13 @@ from referral_hub.extensions import db
 from referral_hub.fhir.datetimes import parse_range
 from referral_hub.policy.permissions import AUDIT_EXPORT_ROLES
 from referral_hub.security.principal import current_principal
+from referral_hub.web.access import roles_required
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
 
 @bp.get("/export.csv")
+@roles_required(*sorted(AUDIT_EXPORT_ROLES))  # the web shell's declared-access decorator (login redirect, 403)
 def export_csv() -> Response:
     principal = current_principal()
     if principal is None:
