@@ -237,6 +237,8 @@ def coerce(table: str, name: str, column: Any, raw: Any) -> Any:
         except ValueError:
             raise ValueError(f"not a real calendar date: {raw!r}") from None
     text = _as_text(raw)
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL; refuse everywhere so both databases agree
+        raise ValueError("contains a NUL character")
     if isinstance(ctype, String) and ctype.length and len(text) > ctype.length:
         raise ValueError(f"longer than {ctype.length} characters: {text[:60]!r}")
     return text

@@ -196,3 +196,28 @@ def test_referral_status_is_not_touched_by_reimport(session: Session, tmp_path: 
     svc = session.get(Service, SVC)
     assert svc is not None
     assert (svc.name, svc.referral_status) == ("Renamed", "waitlist")
+
+
+def test_attribute_with_unknown_taxonomy_term_is_refused(session: Session, snapshot, tmp_path: Path) -> None:
+    attrs = [
+        {
+            "id": "77777777-7777-4777-8777-777777777777",
+            "link_id": SVC,
+            "link_entity": "service",
+            "link_type": "service_type",
+            "taxonomy_term_id": MISSING_ORG,
+        }
+    ]
+    report = import_path(session, _package(tmp_path, attributes__csv=attrs))
+    assert [(i.file, i.row, i.field, i.reason) for i in report.refused] == [
+        ("attributes.csv", 2, "taxonomy_term_id", f"no taxonomy_term with id {MISSING_ORG}")
+    ]
+    assert _nothing_written(session, snapshot)
+
+
+def test_text_with_nul_characters_is_refused_on_every_database(session: Session, snapshot, tmp_path: Path) -> None:
+    report = import_path(session, _package(tmp_path, services__csv=_service(description="bad\x00byte")))
+    assert [(i.field, i.reason) for i in report.refused if i.table == "service"] == [
+        ("description", "contains a NUL character")
+    ]
+    assert _nothing_written(session, snapshot)
