@@ -20,8 +20,9 @@ MODEL_MODULES = (
     "referral_hub.audit.models",
 )
 
-#: Packages outside ``referral_hub`` with their own declarative base whose tables the hub's migrations own.
-FOREIGN_METADATA = ("resource_directory.models",)
+#: Packages outside ``referral_hub`` with their own declarative base whose tables the hub's migrations own
+#: (the first module defines ``Base``; the others add tables to it).
+FOREIGN_METADATA = ("resource_directory.models", "resource_directory.geocoding.cache")
 
 
 def all_metadata() -> list[MetaData]:
@@ -40,5 +41,6 @@ def all_metadata() -> list[MetaData]:
             if not exc.name or not name.startswith(exc.name):
                 raise
             continue
-        metadatas.append(module.Base.metadata)
+        if module.Base.metadata not in metadatas:
+            metadatas.append(module.Base.metadata)
     return metadatas
