@@ -112,6 +112,8 @@ def _complete_login(user: User) -> Response:
     membership = active_membership(user)
     if membership is not None:
         session["org_id"] = membership.organization.id
+    # The home page shows the *previous* sign-in, so an unexpected one stands out.
+    session["previous_login_at"] = user.last_login_at.isoformat() if user.last_login_at else None
     record_login(user)
     _record_login("0", user_id=user.id, reason="ok")
     db.session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -10,7 +12,7 @@ from sqlalchemy import func, select
 from referral_hub.accounts.models import Membership, Organization, User
 from referral_hub.accounts.services import active_membership
 from referral_hub.extensions import db
-from referral_hub.i18n import LANGUAGES, set_language_cookie, supported
+from referral_hub.i18n import set_language_cookie, supported
 from referral_hub.security.principal import current_principal
 from referral_hub.web.access import authenticated, public, roles_required
 from referral_hub.web.audit_seam import _record_patient_read
@@ -30,7 +32,14 @@ def home() -> ResponseReturnValue:
     principal = current_principal()
     membership = active_membership(current_user, session.get("org_id"))  # type: ignore[arg-type]
     actions = [item for item in nav_for(principal) if item.endpoint not in ("web.home", "accounts.account")]
-    return render_template("web/home.html", membership=membership, actions=actions, principal=principal)
+    previous = session.get("previous_login_at")
+    return render_template(
+        "web/home.html",
+        membership=membership,
+        actions=actions,
+        principal=principal,
+        previous_login_at=datetime.fromisoformat(previous) if previous else None,
+    )
 
 
 @bp.post("/language")
@@ -93,4 +102,4 @@ def admin_accounts() -> ResponseReturnValue:
     return render_template("web/admin_accounts.html", organizations=list(organizations), counts=counts, users=users)
 
 
-__all__ = ["LANGUAGES", "bp"]
+__all__ = ["bp"]
