@@ -125,12 +125,20 @@ def task_targets(session: Session, task: dict[str, Any], bases: tuple[str, ...])
     return targets
 
 
-def refresh_task_grants(session: Session, task_pk: int, bases: tuple[str, ...] | None = None) -> None:
-    """Replace the grants Task ``task_pk`` gives with the ones its current body implies."""
+def refresh_task_grants(
+    session: Session, task_pk: int, bases: tuple[str, ...] | None = None, *, created: bool = False
+) -> None:
+    """Replace the grants Task ``task_pk`` gives with the ones its current body implies.
+
+    :param created: the Task was created in this transaction, so it has no grants to delete yet.
+    """
     bases = bases if bases is not None else _local_bases()
-    session.execute(
-        delete(FhirCompartment).where(FhirCompartment.source_pk == task_pk).execution_options(synchronize_session=False)
-    )
+    if not created:
+        session.execute(
+            delete(FhirCompartment)
+            .where(FhirCompartment.source_pk == task_pk)
+            .execution_options(synchronize_session=False)
+        )
     body = session.execute(
         select(FhirResource.body).where(FhirResource.pk == task_pk, FhirResource.resource_type == "Task")
     ).scalar_one_or_none()
@@ -166,9 +174,11 @@ def grant_to_creator(session: Session, resource_pk: int, organization_id: int) -
     )
 
 
-def mark_task_dirty(session: Session, task_pk: int) -> None:
+def mark_task_dirty(session: Session, task_pk: int, *, created: bool = False) -> None:
     """Queue a Task for :func:`refresh_task_grants` at commit (see the module docstring for why not now)."""
-    session.info.setdefault(_DIRTY_KEY, {})[task_pk] = _local_bases()
+    dirty = session.info.setdefault(_DIRTY_KEY, {})
+    earlier = dirty.get(task_pk)
+    dirty[task_pk] = (_local_bases(), created and (earlier is None or earlier[1]))
 
 
 def flush_dirty_tasks(session: Session) -> None:
@@ -176,8 +186,8 @@ def flush_dirty_tasks(session: Session) -> None:
     dirty = session.info.pop(_DIRTY_KEY, None)
     if not dirty:
         return
-    for task_pk, bases in dirty.items():
-        refresh_task_grants(session, task_pk, bases)
+    for task_pk, (bases, created) in dirty.items():
+        refresh_task_grants(session, task_pk, bases, created=created)
 
 
 def grants_changed(body: dict[str, Any], previous: dict[str, Any] | None) -> bool:

@@ -22,7 +22,7 @@ def maintain_compartments(session: Session, written: WriteEvent) -> None:
         if principal is not None and principal.organization_id is not None:
             grant_to_creator(session, written.resource_pk, principal.organization_id)
     if written.resource_type == "Task" and grants_changed(written.body, written.previous):
-        mark_task_dirty(session, written.resource_pk)
+        mark_task_dirty(session, written.resource_pk, created=written.previous is None)
 
 
 def _before_commit(session: Session) -> None:
