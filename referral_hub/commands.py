@@ -12,22 +12,26 @@ from referral_hub.extensions import db
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Load the demo data set (idempotent: running it again updates in place)."""
-    from referral_hub.demo import IG_EXAMPLES_DIR
-    from referral_hub.fhir.loader import load_directory
-    from referral_hub.fhir.store import ResourceStore
-    from referral_hub.screening.instruments import sync_instruments
+    """Load the demo data set and print the demo logins (idempotent; passwords are new on every run)."""
+    from referral_hub.demo.seed import DemoError, seed_demo
 
-    store = ResourceStore(db.session, (current_app.config["FHIR_BASE_URL"],))
-    report = load_directory(store, IG_EXAMPLES_DIR)
-    if report.errors:
+    try:
+        report = seed_demo(db.session)
+    except DemoError as exc:
         db.session.rollback()
-        raise click.ClickException("demo data failed to load: " + "; ".join(report.errors))
-    instruments = sync_instruments(db.session, store)
+        raise click.ClickException(f"demo data failed to load: {exc}") from None
     db.session.commit()
-    click.echo(f"Demo data: {report.created + report.updated} IG example resources loaded.")
-    click.echo(f"Screening instruments: {instruments} Questionnaire(s) stored or updated.")
-    click.echo(f"FHIR API: {current_app.config['FHIR_BASE_URL']}  (try {current_app.config['FHIR_BASE_URL']}/metadata)")
+    base = current_app.config["BASE_URL"]
+    click.echo(f"Demo data: {report.ig_resources} IG example resources, {report.instruments} screening instrument(s).")
+    click.echo("")
+    click.echo(f"Demo logins for {base}/login (one-time passwords, shown only now; change them at first sign-in):")
+    for login in report.logins:
+        click.echo(f"  {login.role:<16} {login.email:<32} {login.password}   ({login.organization})")
+    click.echo("  The admin sets up an authenticator app (TOTP) at first sign-in.")
+    click.echo("")
+    click.echo("Demo API client (SMART backend services, client_secret_basic):")
+    click.echo(f"  client_id={report.client_id}  client_secret={report.client_secret}")
+    click.echo(f"  token endpoint {base}/oauth/token, FHIR API {current_app.config['FHIR_BASE_URL']}")
 
 
 def register_commands(app: Flask) -> None:
