@@ -24,7 +24,8 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from referral_hub.i18n import _l
 
@@ -74,9 +75,13 @@ class RegisterPatientForm(FlaskForm):
         _l("Last name"), validators=[DataRequired(), Length(max=100)], render_kw={"autocomplete": "off"}
     )
     birth_date = DateField(_l("Date of birth"), validators=[DataRequired(), _not_in_future])
-    gender = SelectField(_l("Sex (administrative)"), choices=GENDERS, default="unknown")
+    gender = SelectField(
+        _l("Sex (administrative)"), choices=[SelectChoice(v, label) for v, label in GENDERS], default="unknown"
+    )
     language = SelectField(
-        _l("Preferred language"), choices=[(code, label) for code, _en, label in PATIENT_LANGUAGES], default="en"
+        _l("Preferred language"),
+        choices=[SelectChoice(code, label) for code, _en, label in PATIENT_LANGUAGES],
+        default="en",
     )
     phone = TelField(
         _l("Phone"),
@@ -84,11 +89,19 @@ class RegisterPatientForm(FlaskForm):
         render_kw={"autocomplete": "off", "inputmode": "tel"},
     )
     email = EmailField(
-        _l("Email"), validators=[Optional(), Length(max=254), Email(message=_l("Enter an email address."))]
+        _l("Email"),
+        validators=[
+            Optional(),
+            Length(max=254),
+            # A shape check only (no email_validator dependency): the address is for contacting the patient.
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an email address.")),
+        ],
     )
     line = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    state = SelectField(_l("State"), choices=[("", "—"), *[(s, s) for s in US_STATES]], default="")
+    state = SelectField(
+        _l("State"), choices=[SelectChoice("", "—"), *[SelectChoice(s, s) for s in US_STATES]], default=""
+    )
     postal_code = StringField(
         _l("ZIP code"),
         validators=[Optional(), Regexp(r"^\d{5}(-\d{4})?$", message=_l("Enter a 5-digit ZIP code."))],
@@ -161,8 +174,8 @@ class ConcernForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
         choices=[
-            ("confirm", _l("Confirm: the patient agrees this is a need")),
-            ("dismiss", _l("Dismiss: not a need after talking with the patient")),
+            SelectChoice("confirm", _l("Confirm: the patient agrees this is a need")),
+            SelectChoice("dismiss", _l("Dismiss: not a need after talking with the patient")),
         ],
         validators=[DataRequired(message=_l("Choose confirm or dismiss."))],
     )

@@ -428,6 +428,9 @@ def parse_form(questionnaire: Mapping[str, Any], form: MultiDict[str, str], *, c
                     typed.append(result)
         other = others.get(link, "").strip()
         if other:
+            if typed and not item.get("repeats"):
+                errors.setdefault(link, []).append(_("Choose an answer or type another one, not both."))
+                continue
             typed.append(("valueString", other))
         if item.get("repeats") and len({option_token(k, v) for k, v in typed}) != len(typed):
             errors.setdefault(link, []).append(_("The same answer was given twice."))

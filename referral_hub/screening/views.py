@@ -22,6 +22,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from questionnaires import Findings, Instrument, ResponseError, extract, score
 from referral_hub.audit import record
@@ -155,7 +156,7 @@ def _possible_duplicates(access: Access, form: RegisterPatientForm) -> list[Pati
     search = parse_search(
         "Patient",
         [
-            ("family:exact", form.family.data.strip()),
+            ("family", form.family.data.strip()),
             ("birthdate", form.birth_date.data.isoformat()),
             ("_count", "20"),
         ],
@@ -661,7 +662,7 @@ def goal(patient_id: str) -> ResponseReturnValue:
     condition_id = str(form.condition_id.data or "")
     current = _condition_of_patient(access, patient_id, condition_id) if condition_id else None
     options = concerns.goal_options(current.body) if current else []
-    form.goal.choices = [(o.key, str(o.label)) for o in options]
+    form.goal.choices = [SelectChoice(o.key, str(o.label)) for o in options]
     if not form.validate() or current is None:
         errors = _errors_of(form)
         if condition_id and current is None:
