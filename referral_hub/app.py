@@ -81,6 +81,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
     from referral_hub import web  # UI shell, login, translations; after the API blueprints (error-page hand-off)
 
     web.init_app(app)
+    from referral_hub import directory  # issue 5: /hsds API, /directory staff pages, listing checks
+
+    directory.init_app(app)
     return app
 
 
