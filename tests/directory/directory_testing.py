@@ -79,9 +79,7 @@ def add_listing(
             )
         )
         db.session.add(
-            Location(
-                id=ids.location_id, location_type="physical", name=name, latitude=latitude, longitude=longitude
-            )
+            Location(id=ids.location_id, location_type="physical", name=name, latitude=latitude, longitude=longitude)
         )
         db.session.flush()
         db.session.add(ServiceAtLocation(id=str(uuid.uuid4()), service_id=ids.service_id, location_id=ids.location_id))

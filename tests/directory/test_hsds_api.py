@@ -54,14 +54,16 @@ def test_services_page_has_the_official_envelope_and_pages_do_not_overlap(demo_a
     )
     assert second["first_page"] is False
     ids = [s["id"] for s in first["contents"]] + [s["id"] for s in second["contents"]]
-    assert ids == sorted(ids) and len(set(ids)) == 6
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 6
     # The list shape of the official example: the service with its organization and program embedded shallowly.
     assert {"organization"} <= set(first["contents"][0])
     assert "service_at_locations" not in first["contents"][0]
     last = _get(client, f"/hsds/services?per_page=3&page={first['total_pages']}")
     assert last["last_page"] is True
     beyond = _get(client, f"/hsds/services?per_page=3&page={first['total_pages'] + 1}")
-    assert beyond["empty"] is True and beyond["contents"] == []
+    assert beyond["empty"] is True
+    assert beyond["contents"] == []
 
 
 def test_ndjson_streams_every_match_without_paging(demo_sqlite_app: Flask) -> None:
@@ -108,7 +110,8 @@ def test_organizations_taxonomies_and_terms(demo_sqlite_app: Flask) -> None:
     assert all("salvation" in o["name"].lower() for o in found["contents"])
     organization_id = found["contents"][0]["id"]
     detail = _get(client, f"/hsds/organizations/{organization_id}?full_service=true")
-    assert detail["services"] and all(s["organization_id"] == organization_id for s in detail["services"])
+    assert detail["services"]
+    assert all(s["organization_id"] == organization_id for s in detail["services"])
     by_org = _get(client, f"/hsds/services?organization_id={organization_id}")
     assert {s["id"] for s in by_org["contents"]} == {s["id"] for s in detail["services"]}
     taxonomies = _get(client, "/hsds/taxonomies")
@@ -116,7 +119,8 @@ def test_organizations_taxonomies_and_terms(demo_sqlite_app: Flask) -> None:
     assert "Open Eligibility" in names
     open_eligibility = next(t["id"] for t in taxonomies["contents"] if t["name"] == "Open Eligibility")
     top = _get(client, f"/hsds/taxonomy_terms?taxonomy_id={open_eligibility}&top_only=true&per_page=100")
-    assert top["total_items"] > 5 and all("parent_id" not in t for t in top["contents"])
+    assert top["total_items"] > 5
+    assert all("parent_id" not in t for t in top["contents"])
     assert all(t["taxonomy_detail"]["id"] == open_eligibility for t in top["contents"])
     tagged = _get(client, f"/hsds/services?taxonomy_id={open_eligibility}&per_page=1")
     assert 0 < tagged["total_items"] < _get(client, "/hsds/services?per_page=1")["total_items"]
