@@ -30,6 +30,7 @@ Design (issue 5, scope 5: "PostgreSQL full-text; SQLite FTS5 … Spatial index o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, bindparam, text
@@ -252,25 +253,37 @@ def create_extras(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
         for statement in _SQLITE_BACKFILL:
             connection.exec_driver_sql(statement)
-        _refresh(connection, None, only_missing=True)
-    else:
-        _refresh(connection, None, only_missing=True)
+    _refresh(connection, None, only_missing=True)
+    for statement in search_extras_sql(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+    rebuild_search_tables(connection)
 
 
 def drop_extras(connection: Connection) -> None:
     """Remove what :func:`create_extras` made (for an Alembic downgrade)."""
     statements = SQLITE_DROP if connection.dialect.name == "sqlite" else POSTGRESQL_DROP
-    for statement in statements:
+    for statement in [*search_drop_sql(connection.dialect.name), *statements]:
         connection.exec_driver_sql(statement)
 
 
 def refresh_search_index(session: Session, service_ids: Sequence[str] | None = None) -> None:
-    """Rebuild the search documents of ``service_ids`` (all services when ``None``).
+    """Rebuild the search documents and search rows of ``service_ids`` (all services when ``None``).
 
     Call after a bulk import or an organization rename; single-row edits are already covered by
     triggers. Runs in the session's transaction (the caller commits).
     """
-    _refresh(session.connection(), service_ids, only_missing=False)
+    connection = session.connection()
+    _refresh(connection, service_ids, only_missing=False)
+    if service_ids is None:
+        rebuild_search_tables(connection)
+        return
+    for start in range(0, len(service_ids), 500):
+        chunk = list(service_ids[start : start + 500])
+        if connection.dialect.name == "sqlite":
+            for statement in search_refresh_sql("sqlite", "{col} IN (SELECT value FROM json_each(:ids))"):
+                connection.execute(text(statement), {"ids": json.dumps(chunk)})
+        else:
+            connection.execute(text("SELECT hsds_search_refresh(CAST(:ids AS text[]))"), {"ids": chunk})
 
 
 def _refresh(connection: Connection, service_ids: Sequence[str] | None, *, only_missing: bool) -> None:
@@ -314,3 +327,258 @@ def _drop_orphans(connection: Connection) -> None:
         connection.exec_driver_sql(
             f"DELETE FROM {PG_SEARCH_TABLE} WHERE service_id NOT IN (SELECT id FROM hsds_service)"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Denormalised search tables (both dialects)
+# ---------------------------------------------------------------------------------------------
+#
+# Why: a search filters on columns spread over seven HSDS tables (service, service_at_location,
+# location, attribute, language, cost_option, organization). Joining them per candidate made a
+# search cost a Python pass over every row in the bounding box. ``hsds_search_location`` holds one
+# row per (active service, service_at_location) — or one row with NULL location for a service with
+# no location — carrying everything the filters need; ``hsds_search_term`` repeats those rows once
+# per taxonomy term attached to the service, so a need + radius search reads only the rows of the
+# needed terms (index ``term_key, lat_band, longitude``) instead of every row near the point.
+#
+# ``lat_band`` = floor(latitude × 10): 0.1° (11 km) bands. A radius query reads the bands its box
+# spans and the longitude range inside them straight from a B-tree (no extension needed, the same
+# plan on SQLite and PostgreSQL); exact haversine in SQL then decides. The band bounds of a query
+# are computed by the *same SQL expression* as the stored bands, so float rounding cannot make a
+# row fall outside the bands that are read (the expression is monotone).
+#
+# ``name_key`` = the service name with ASCII letters lower-cased (SQLite's ``lower()``; PostgreSQL
+# ``translate()``), compared bytewise (``COLLATE "C"`` on PostgreSQL): both engines and Python
+# (:func:`name_sort_key`) then order names identically.
+#
+# Kept current by triggers on every table they read (one refresh = delete and re-insert the rows of
+# the affected services); :func:`refresh_search_index` rebuilds them after bulk loads made with
+# triggers absent (``create_extras`` after a COPY).
+
+SEARCH_LOCATION_TABLE = "hsds_search_location"
+SEARCH_TERM_TABLE = "hsds_search_term"
+SEARCH_TERM_KEY_TABLE = "hsds_search_term_key"
+#: Bands per degree of latitude (``lat_band = floor(latitude * LAT_BANDS_PER_DEGREE)``).
+LAT_BANDS_PER_DEGREE = 10
+#: Fee texts containing one of these words mean "free" when no priced cost option exists.
+FREE_WORDS = ("free", "no cost", "no charge", "no fee")
+_ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+#: Columns shared by both search tables, in insert order.
+SEARCH_COLUMNS = (
+    "service_id",
+    "sal_id",
+    "location_id",
+    "latitude",
+    "longitude",
+    "lat_band",
+    "name_key",
+    "min_age",
+    "max_age",
+    "is_free",
+    "referral_status",
+    "lang_codes",
+    "lang_names",
+)
+
+
+def name_sort_key(name: str) -> str:
+    """The order of service names in results: ASCII case folded, then code points (as both databases do)."""
+    return name.translate(_ASCII_LOWER_TABLE)
+
+
+_ASCII_LOWER_TABLE = str.maketrans(_ASCII_UPPER, _ASCII_UPPER.lower())
+
+
+def lat_band_sql(dialect_name: str, value_sql: str) -> str:
+    """SQL for the band of a latitude expression (also used for query bounds; see module notes)."""
+    if dialect_name == "postgresql":
+        return f"CAST(floor(({value_sql}) * {LAT_BANDS_PER_DEGREE}) AS integer)"
+    # SQLite's floor() exists only in builds with math functions; CAST truncates toward zero, so shift
+    # positive first. Monotone in the value, which is all the band filter needs.
+    return f"(CAST(({value_sql}) * {LAT_BANDS_PER_DEGREE} + 1000 AS INTEGER) - 1000)"
+
+
+def _search_select_sql(dialect_name: str, service_filter: str) -> str:
+    """SELECT producing the ``hsds_search_location`` rows of the services matching ``service_filter``."""
+    pg = dialect_name == "postgresql"
+    name_key = f"translate(s.name, '{_ASCII_UPPER}', '{_ASCII_UPPER.lower()}')" if pg else "lower(s.name)"
+    concat = "string_agg" if pg else "group_concat"
+    position = "strpos" if pg else "instr"  # no LIKE: '%' would need escaping for psycopg
+    free_text = " OR ".join(
+        f"{position}(lower(coalesce(s.fees_description, s.fees, '')), '{word}') > 0" for word in FREE_WORDS
+    )
+    # Language codes and names are '|'-delimited lists ('|es|spa|'), matched by substring with the
+    # delimiters included, so 'es' never matches 'est'. Service languages and the location's both count.
+    langs = (
+        "'|' || coalesce((SELECT {agg}(replace(lower(g.{col}), '|', ' '), '|') FROM hsds_language g"
+        " WHERE g.{col} IS NOT NULL AND (g.service_id = s.id OR g.location_id = l.id)), '') || '|'"
+    )
+    return (
+        "SELECT s.id, sal.id, l.id, l.latitude, l.longitude, "
+        f"{lat_band_sql(dialect_name, 'l.latitude')}, {name_key}, s.minimum_age, s.maximum_age, "
+        "CASE WHEN EXISTS (SELECT 1 FROM hsds_cost_option c WHERE c.service_id = s.id AND c.amount = 0) THEN 1"
+        " WHEN EXISTS (SELECT 1 FROM hsds_cost_option c WHERE c.service_id = s.id AND c.amount > 0) THEN 0"
+        f" WHEN {free_text} THEN 1 ELSE 0 END, "
+        "s.referral_status, "
+        f"{langs.format(agg=concat, col='code')}, {langs.format(agg=concat, col='name')} "
+        "FROM hsds_service s "
+        "LEFT JOIN hsds_service_at_location sal ON sal.service_id = s.id "
+        "LEFT JOIN hsds_location l ON l.id = sal.location_id "
+        f"WHERE s.status = 'active' AND {service_filter.format(col='s.id')}"
+    )
+
+
+def search_refresh_sql(dialect_name: str, service_filter: str, *, ordered: bool = False) -> list[str]:
+    """Statements that rebuild the search rows of the services matching ``service_filter``.
+
+    ``service_filter`` is a SQL predicate with a ``{col}`` placeholder for the service id column,
+    e.g. ``"{col} IN (NEW.id)"`` in a trigger or ``"1 = 1"`` for everything. ``ordered`` inserts the
+    rows in index order (band, longitude) so a full rebuild leaves the table physically clustered
+    by place, which keeps the heap pages of one search few.
+    """
+    cols = ", ".join(SEARCH_COLUMNS)
+    x_cols = ", ".join(f"x.{c}" for c in SEARCH_COLUMNS)
+    pg = dialect_name == "postgresql"
+    ignore, conflict = ("", " ON CONFLICT (term_id) DO NOTHING") if pg else (" OR IGNORE", "")
+    order_location = " ORDER BY 6, 5" if ordered else ""
+    order_term = " ORDER BY 1, x.lat_band, x.longitude" if ordered else ""
+    return [
+        f"DELETE FROM {SEARCH_TERM_TABLE} WHERE {service_filter.format(col='service_id')}",
+        f"DELETE FROM {SEARCH_LOCATION_TABLE} WHERE {service_filter.format(col='service_id')}",
+        f"INSERT{ignore} INTO {SEARCH_TERM_KEY_TABLE}(term_id) SELECT DISTINCT a.taxonomy_term_id FROM hsds_attribute a"
+        f" WHERE a.link_entity = 'service' AND {service_filter.format(col='a.link_id')}{conflict}",
+        f"INSERT INTO {SEARCH_LOCATION_TABLE}({cols}) {_search_select_sql(dialect_name, service_filter)}"
+        f"{order_location}",
+        f"INSERT INTO {SEARCH_TERM_TABLE}(term_key, {cols}) SELECT DISTINCT k.term_key, {x_cols} "
+        f"FROM {SEARCH_LOCATION_TABLE} x"
+        " JOIN hsds_attribute a ON a.link_id = x.service_id AND a.link_entity = 'service'"
+        f" JOIN {SEARCH_TERM_KEY_TABLE} k ON k.term_id = a.taxonomy_term_id"
+        f" WHERE {service_filter.format(col='x.service_id')}{order_term}",
+    ]
+
+
+def _search_table_sql(dialect_name: str, name: str, with_term: bool) -> str:
+    pg = dialect_name == "postgresql"
+    rid = "rid BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" if pg else "rid INTEGER PRIMARY KEY"
+    float_type = "DOUBLE PRECISION" if pg else "FLOAT"
+    term = "term_key INTEGER NOT NULL, " if with_term else ""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name} ({rid}, {term}"
+        "service_id VARCHAR(36) NOT NULL, sal_id VARCHAR(36), location_id VARCHAR(36), "
+        f"latitude {float_type}, longitude {float_type}, lat_band INTEGER, name_key TEXT NOT NULL, "
+        f"min_age {float_type}, max_age {float_type}, is_free SMALLINT NOT NULL, referral_status VARCHAR(16), "
+        "lang_codes TEXT NOT NULL, lang_names TEXT NOT NULL)"
+    )
+
+
+def _search_tables_sql(dialect_name: str) -> list[str]:
+    pg = dialect_name == "postgresql"
+    key_rid = "term_key INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" if pg else "term_key INTEGER PRIMARY KEY"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {SEARCH_TERM_KEY_TABLE} ({key_rid}, term_id VARCHAR(36) NOT NULL UNIQUE)",
+        _search_table_sql(dialect_name, SEARCH_LOCATION_TABLE, with_term=False),
+        _search_table_sql(dialect_name, SEARCH_TERM_TABLE, with_term=True),
+        f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_LOCATION_TABLE}_service ON {SEARCH_LOCATION_TABLE} (service_id)",
+        f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_LOCATION_TABLE}_place ON {SEARCH_LOCATION_TABLE} (lat_band, longitude)",
+        f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TERM_TABLE}_service ON {SEARCH_TERM_TABLE} (service_id)",
+        f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TERM_TABLE}_place"
+        f" ON {SEARCH_TERM_TABLE} (term_key, lat_band, longitude)",
+    ]
+
+
+# Which services a change touches, per table: (table, SQL set of service ids for a NEW/OLD row).
+_AT_LOCATION = "SELECT service_id FROM hsds_service_at_location WHERE location_id = {row}.id"
+_SEARCH_WATCH: tuple[tuple[str, str, str | None], ...] = (
+    # (table, service-id set for a row alias, optional WHEN condition for the row alias)
+    ("hsds_service", "SELECT {row}.id", None),
+    ("hsds_service_at_location", "SELECT {row}.service_id", None),
+    ("hsds_attribute", "SELECT {row}.link_id", "{row}.link_entity = 'service'"),
+    ("hsds_cost_option", "SELECT {row}.service_id", None),
+    (
+        "hsds_language",
+        "SELECT {row}.service_id UNION SELECT service_id FROM hsds_service_at_location"
+        " WHERE location_id = {row}.location_id",
+        None,
+    ),
+)
+
+
+def _sqlite_search_triggers() -> list[str]:
+    statements = []
+    for table, ids, when in _SEARCH_WATCH:
+        for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
+            body: list[str] = []
+            for row in rows:
+                body += search_refresh_sql("sqlite", "{col} IN (" + ids.format(row=row) + ")")
+            condition = " OR ".join(f"({when.format(row=row)})" for row in rows) if when else None
+            statements.append(_trigger(f"{table}_search_{event.lower()}", f"AFTER {event} ON {table}", body, condition))
+    for event, row in (("UPDATE OF latitude, longitude", "NEW"), ("DELETE", "OLD")):
+        name = "hsds_location_search_" + event.split()[0].lower()
+        body = search_refresh_sql("sqlite", "{col} IN (" + _AT_LOCATION.format(row=row) + ")")
+        statements.append(_trigger(name, f"AFTER {event} ON hsds_location", body))
+    return statements
+
+
+def _sqlite_search_trigger_names() -> list[str]:
+    names = [f"{t}_search_{e}" for t, _, _ in _SEARCH_WATCH for e in ("insert", "update", "delete")]
+    return [*names, "hsds_location_search_update", "hsds_location_search_delete"]
+
+
+_PG_REFRESH_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION hsds_search_refresh(ids text[]) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+    + " ".join(s + ";" for s in search_refresh_sql("postgresql", "{col} = ANY(ids)"))
+    + " END $$"
+)
+
+
+def _pg_search_triggers() -> list[str]:
+    statements = [_PG_REFRESH_FUNCTION]
+    for table, ids, when in [*_SEARCH_WATCH, ("hsds_location", _AT_LOCATION, None)]:
+        parts = []
+        for row, ops in (("OLD", "('UPDATE', 'DELETE')"), ("NEW", "('INSERT', 'UPDATE')")):
+            condition = f"TG_OP IN {ops}" + (f" AND {when.format(row=row)}" if when else "")
+            parts.append(
+                f"IF {condition} THEN PERFORM hsds_search_refresh(ARRAY({ids.format(row=row)})::text[]); END IF;"
+            )
+        function = f"{table}_search_sync"
+        statements.append(
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            + " ".join(parts)
+            + " RETURN NULL; END $$"
+        )
+        event = "UPDATE OF latitude, longitude OR DELETE" if table == "hsds_location" else "INSERT OR UPDATE OR DELETE"
+        statements.append(
+            f"CREATE OR REPLACE TRIGGER {table}_search AFTER {event} ON {table}"
+            f" FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+    return statements
+
+
+_PG_SEARCH_WATCHED = [t for t, _, _ in _SEARCH_WATCH] + ["hsds_location"]
+
+
+def search_extras_sql(dialect_name: str) -> list[str]:
+    """CREATE statements of the search tables, their indexes and the triggers keeping them current."""
+    tables = _search_tables_sql(dialect_name)
+    return tables + (_pg_search_triggers() if dialect_name == "postgresql" else _sqlite_search_triggers())
+
+
+def search_drop_sql(dialect_name: str) -> list[str]:
+    if dialect_name == "postgresql":
+        drops = [f"DROP TRIGGER IF EXISTS {t}_search ON {t}" for t in _PG_SEARCH_WATCHED]
+        drops += [f"DROP FUNCTION IF EXISTS {t}_search_sync()" for t in _PG_SEARCH_WATCHED]
+        drops.append("DROP FUNCTION IF EXISTS hsds_search_refresh(text[])")
+    else:
+        drops = [f"DROP TRIGGER IF EXISTS {name}" for name in _sqlite_search_trigger_names()]
+    return drops + [
+        f"DROP TABLE IF EXISTS {SEARCH_TERM_TABLE}",
+        f"DROP TABLE IF EXISTS {SEARCH_LOCATION_TABLE}",
+        f"DROP TABLE IF EXISTS {SEARCH_TERM_KEY_TABLE}",
+    ]
+
+
+def rebuild_search_tables(connection: Connection) -> None:
+    """Rebuild both search tables from scratch, set-wise and clustered by place (bulk loads, migrations)."""
+    for statement in search_refresh_sql(connection.dialect.name, "1 = 1", ordered=True):
+        connection.exec_driver_sql(statement)

@@ -1,94 +1,68 @@
 """The directory search: one function used by the staff UI, the HSDS API and the FHIR API.
 
-How a search runs (issue 5, scope 5):
+How a search runs (issue 5, scope 5), in three or four round trips whatever the directory size:
 
-1. **SQL candidates.** One query returns (service, location) pairs that pass every filter SQL can
-   decide: active status, need (taxonomy terms through ``hsds_attribute``), free text (PostgreSQL
-   ``websearch_to_tsquery`` on ``hsds_service_search``; SQLite FTS5 on ``hsds_service_fts``),
-   language (service or location ``hsds_language``), age, free, accepting, service area. When
-   searching near a point, the spatial index limits candidates to a bounding box first (R*Tree on
-   SQLite, ``earth_box`` on the ``ll_to_earth`` GiST index on PostgreSQL).
-2. **Exact filters in Python.** Haversine distance and the radius (computed identically for both
-   databases, so they return the same ids in the same order), and open now / open at (RRULE
-   evaluation, see :mod:`schedule`).
-3. **One row per service**: its nearest passing location (or, without a point, its first located
-   one). Sort by distance when ``near`` is given, else by text rank, then by name, then by id —
-   the id makes paging stable.
-4. **Hydrate the page only**: organization, phones, languages, hours and the reasons it matched.
+1. **Need → term keys.** One recursive query expands the need (a term id or code, or an SDOH category
+   through the crosswalk) to the term and every narrower term, with their keys in the search tables.
+2. **The page, in SQL** (:mod:`page_sql`). The denormalised search tables (``resource_directory.ddl``)
+   carry every filterable fact per (service, location); one statement filters (need, free text,
+   language, age, free, accepting, service area), computes exact haversine distances, keeps each
+   service's nearest location, orders (distance, name, id — or text rank), counts and cuts the page.
+   Only the rows of the needed terms inside the radius's latitude bands and longitude range are read.
+3. **Open now / open at** cannot be decided by SQL (RRULEs, time zones). Then the statement returns
+   the matching rows in result order instead, and Python walks them: a service's rows come
+   best-first, so the first open row of a service is its result, and services come out in result
+   order. Schedules are fetched per chunk of candidates, and each distinct (schedules, zone)
+   combination is evaluated once — real directories share a handful of opening-hour patterns.
+4. **Details of the page only** (:mod:`details`): names, address and zone, phones, languages, hours,
+   the matched term and the service-area name, in one ``UNION ALL`` statement.
+
+Distances are computed identically to :func:`resource_directory.geocoding.points.haversine_km` on both
+databases, so SQLite, PostgreSQL and a brute-force scan return the same ids in the same order.
 """
+
+# SQL here is assembled from module constants, column names and bound-parameter names, never from user
+# input (every value is a bound parameter), so the S608 "string-built SQL" warning does not apply.
+# ruff: noqa: S608
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    Float,
-    Text,
-    and_,
-    cast,
-    column,
-    exists,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-    table,
-)
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
-from resource_directory.ddl import FTS_TABLE, PG_SEARCH_TABLE, PG_TEXT_CONFIG, RTREE_KEY_TABLE, RTREE_TABLE
+from resource_directory.ddl import SEARCH_TERM_KEY_TABLE
 from resource_directory.geocoding.base import GeocodeInputError, Geocoder
 from resource_directory.geocoding.offline import ZipInfo, find_zip, nearest_zip, zip_info
-from resource_directory.geocoding.points import bounding_box, haversine_km, parse_point
-from resource_directory.models import (
-    Address,
-    Attribute,
-    CostOption,
-    Language,
-    Location,
-    Organization,
-    Phone,
-    Schedule,
-    Service,
-    ServiceArea,
-    ServiceAtLocation,
-    TaxonomyTerm,
-)
+from resource_directory.geocoding.points import parse_point
+from resource_directory.models import ServiceArea, TaxonomyTerm
 from resource_directory.search import explain
 from resource_directory.search.coverage import area_covers
+from resource_directory.search.details import Details, ScheduleRow, fetch_details
+from resource_directory.search.page_sql import PageFilters, PageRow, in_list, list_param, run_page, run_rows
 from resource_directory.search.query import SearchError, SearchQuery
 from resource_directory.search.results import SearchPage, SearchResult
 from resource_directory.search.schedule import OpenStatus, open_status
 from resource_directory.search.text import fts5_match, has_searchable_words
 
-CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
-_FREE_WORDS = ("%free%", "%no cost%", "%no charge%", "%no fee%")
-
-_fts = table(FTS_TABLE, column("service_id"), column("rowid"))
-_pg_search = table(PG_SEARCH_TABLE, column("service_id"), column("document"))
-_rtree = table(RTREE_TABLE, column("rid"), column("min_lat"), column("max_lat"), column("min_lon"), column("max_lon"))
-_rtree_key = table(RTREE_KEY_TABLE, column("rid"), column("location_id"))
-
-
-@dataclass(slots=True)
-class _Candidate:
-    service_id: str
-    service_name: str
-    sal_id: str | None
-    location_id: str | None
-    latitude: float | None
-    longitude: float | None
-    location_name: str | None
-    rank: float
-    distance_km: float | None = None
-    status: OpenStatus | None = None
+#: Candidates whose schedules are fetched per round trip by the open-now filter.
+OPEN_CHUNK = 500
+_SCHEDULE_KINDS = ("schedule_sal", "schedule_service", "schedule_location")
+_PAGE_KINDS = (
+    "service",
+    "location",
+    "address",
+    "phone_sal",
+    "phone_service",
+    "phone_location",
+    "language_service",
+    "language_location",
+    *_SCHEDULE_KINDS,
+)
 
 
 def search(
@@ -111,40 +85,39 @@ def search(
     open_moment = _aware(query.open_at, zone) if query.open_at is not None else moment if query.open_now else None
     near = _resolve_point(session, "near", query.near, geocoder)
     covering_point, covering_place = _resolve_covering(query.covering, geocoder)
-    need_terms, need_label = _resolve_need(session, query.need) if query.need else (None, None)
-    text = query.text if has_searchable_words(query.text) else None
+    connection = session.connection()
+    need_terms: dict[str, str] | None = None
+    need_label: str | None = None
+    filters = PageFilters(near=near, radius_km=query.radius_km if near is not None else None)
+    if query.need:
+        need_terms, need_label, filters.term_keys = _resolve_need(session, connection, query.need)
+    text_query = query.text if has_searchable_words(query.text) else None
+    if text_query is not None:
+        if connection.dialect.name == "postgresql":
+            filters.pg_text = text_query
+        else:
+            filters.fts_match = fts5_match(text_query)
+            # Only exclusions or a lone "or": nothing to look for (PostgreSQL's empty tsquery matches nothing too).
+            filters.text_matches_nothing = filters.fts_match is None
+    if query.language_info is not None:
+        filters.language_codes = sorted(query.language_info.codes)
+        filters.language_name = query.language_info.name
+    filters.age = query.age
+    filters.free_only = query.free_only
+    filters.accepting_only = query.accepting_only
+    if covering_point is not None or covering_place is not None:
+        filters.covering_ids = _covering_ids(session, covering_point, covering_place)
 
-    statement = _candidate_statement(session, query, near, need_terms, text, covering_point, covering_place)
-    candidates = [
-        _Candidate(
-            row.service_id,
-            row.service_name,
-            row.sal_id,
-            row.location_id,
-            row.latitude,
-            row.longitude,
-            row.location_name,
-            float(row.rank or 0.0),
-        )
-        for row in session.execute(statement)
-    ]
-
-    if near is not None:
-        candidates = _within_radius(candidates, near, query.radius_km)
-    if open_moment is not None:
-        candidates = _open_at(session, candidates, open_moment, zone)
-
-    best = _best_per_service(candidates, by_distance=near is not None)
-    if near is not None:
-        best.sort(key=lambda c: (c.distance_km, c.service_name.casefold(), c.service_id))
-    else:
-        best.sort(key=lambda c: (-c.rank, c.service_name.casefold(), c.service_id))
     start = (query.page - 1) * query.per_page
-    page_rows = best[start : start + query.per_page]
-    results = _hydrate(
-        session, query, page_rows, need_terms, need_label, text, open_moment, moment, zone, covering_place
-    )
-    return SearchPage(total=len(best), page=query.page, per_page=query.per_page, results=results)
+    statuses: dict[int, OpenStatus] = {}
+    if filters.term_keys == []:  # the need's terms are attached to no service
+        rows, total = [], 0
+    elif open_moment is None:
+        rows, total = run_page(connection, filters, start, query.per_page)
+    else:
+        rows, total, statuses = _open_rows(connection, filters, open_moment, zone, start, query.per_page)
+    results = _hydrate(connection, query, rows, statuses, need_terms, need_label, text_query, open_moment, moment, zone)
+    return SearchPage(total=total, page=query.page, per_page=query.per_page, results=results)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,33 +162,37 @@ def _resolve_covering(
     return value, nearest_zip(*value)
 
 
-def _resolve_need(session: Session, need: str) -> tuple[dict[str, str], str | None]:
-    """Taxonomy term ids (with all narrower terms) → term name, and the category code for reasons.
+_EXPAND = (
+    "WITH RECURSIVE found(id) AS (SELECT id FROM hsds_taxonomy_term WHERE {seeds}"
+    " UNION SELECT t.id FROM hsds_taxonomy_term t JOIN found f ON t.parent_id = f.id)"
+    f" SELECT t.id, t.name, k.term_key FROM found f JOIN hsds_taxonomy_term t ON t.id = f.id"
+    f" LEFT JOIN {SEARCH_TERM_KEY_TABLE} k ON k.term_id = t.id"
+)
+# A term id wins over a term code ("102-04"): codes are only read when no term has that id.
+_BY_ID_OR_CODE = "id = :need OR (code = :need AND NOT EXISTS (SELECT 1 FROM hsds_taxonomy_term WHERE id = :need))"
+
+
+def _resolve_need(session: Session, connection: Connection, need: str) -> tuple[dict[str, str], str | None, list[int]]:
+    """Term ids (with all narrower terms: "Food" also finds "Food Pantry") → names, the category code
+    for reasons, and the terms' keys in the search tables (terms attached to no service have none).
 
     The label is the SDOH category code when the need came through the crosswalk, else ``None``
     (a term id means nothing to a reader; the term name says it all).
     """
+    rows = connection.execute(text(_EXPAND.format(seeds=_BY_ID_OR_CODE)), {"need": need}).all()
     label = None
-    seeds: list[TaxonomyTerm] = []
-    term = session.get(TaxonomyTerm, need)
-    if term is not None:
-        seeds = [term]
-    else:
-        seeds = list(session.execute(select(TaxonomyTerm).where(TaxonomyTerm.code == need)).scalars())
-    if not seeds:
-        seeds = _terms_for_category(session, need)
-        label = need
-    if not seeds:
+    if not rows:
+        seeds = [term.id for term in _terms_for_category(session, need)]
+        if seeds:
+            dialect = connection.dialect.name
+            statement = _EXPAND.format(seeds=in_list(dialect, "id", "seeds"))
+            rows = connection.execute(text(statement), {"seeds": list_param(dialect, seeds)}).all()
+            label = need
+    if not rows:
         raise SearchError("need", f"unknown need {need!r}: give an SDOH category code or a taxonomy term id")
-    found = {t.id: t.name for t in seeds}
-    frontier = list(found)
-    while frontier:  # add narrower terms: "Food" also finds "Food Pantry"
-        children = session.execute(
-            select(TaxonomyTerm.id, TaxonomyTerm.name).where(TaxonomyTerm.parent_id.in_(frontier))
-        ).all()
-        frontier = [child_id for child_id, _ in children if child_id not in found]
-        found.update((child_id, name) for child_id, name in children)
-    return found, label
+    names = {term_id: name for term_id, name, _ in rows}
+    keys = sorted({int(key) for _, _, key in rows if key is not None})
+    return names, label, keys
 
 
 def _terms_for_category(session: Session, code: str) -> list[TaxonomyTerm]:
@@ -232,127 +209,11 @@ def _terms_for_category(session: Session, code: str) -> list[TaxonomyTerm]:
     return terms
 
 
-# ---------------------------------------------------------------------------------------------
-# SQL candidates
-# ---------------------------------------------------------------------------------------------
+def _covering_ids(session: Session, point: tuple[float, float] | None, place: ZipInfo | None) -> list[str]:
+    """Services having a service area that covers the point/ZIP (decided in Python: GeoJSON and names).
 
-
-def _candidate_statement(
-    session: Session,
-    query: SearchQuery,
-    near: tuple[float, float] | None,
-    need_terms: dict[str, str] | None,
-    text: str | None,
-    covering_point: tuple[float, float] | None,
-    covering_place: ZipInfo | None,
-) -> Any:
-    dialect = session.get_bind().dialect.name
-    sal = ServiceAtLocation.__table__
-    location = Location.__table__
-    service = Service.__table__
-    rank: ColumnElement[Any] = cast(literal(0.0), Float)
-    needs_location = near is not None
-    join = service.join(sal, sal.c.service_id == service.c.id, isouter=not needs_location)
-    join = join.join(location, location.c.id == sal.c.location_id, isouter=not needs_location)
-
-    if text is not None:
-        ranked = _text_subquery(dialect, text)
-        join = join.join(ranked, ranked.c.service_id == service.c.id)
-        rank = ranked.c.rank
-
-    conditions: list[ColumnElement[bool]] = [service.c.status == "active"]
-    if need_terms is not None:
-        conditions.append(
-            exists().where(
-                Attribute.link_id == service.c.id,
-                Attribute.link_entity == "service",
-                Attribute.taxonomy_term_id.in_(list(need_terms)),
-            )
-        )
-    if query.language_info is not None:
-        conditions.append(_speaks(query.language_info.codes, query.language_info.name, service.c.id, location.c.id))
-    if query.age is not None:
-        conditions.append(or_(service.c.minimum_age.is_(None), service.c.minimum_age <= query.age))
-        conditions.append(or_(service.c.maximum_age.is_(None), service.c.maximum_age >= query.age))
-    if query.free_only:
-        conditions.append(_is_free(service))
-    if query.accepting_only:
-        conditions.append(service.c.referral_status == "accepting")
-    if covering_point is not None or covering_place is not None:
-        conditions.append(_covers(session, service.c.id, covering_point, covering_place))
-    if near is not None:
-        conditions += [location.c.latitude.is_not(None), location.c.longitude.is_not(None)]
-        if query.radius_km is not None:
-            conditions.append(_in_box(dialect, location, near, query.radius_km))
-
-    return (
-        select(
-            service.c.id.label("service_id"),
-            service.c.name.label("service_name"),
-            sal.c.id.label("sal_id"),
-            location.c.id.label("location_id"),
-            location.c.latitude,
-            location.c.longitude,
-            location.c.name.label("location_name"),
-            rank.label("rank"),
-        )
-        .select_from(join)
-        .where(and_(*conditions))
-    )
-
-
-def _text_subquery(dialect: str, text: str) -> Any:
-    if dialect == "postgresql":
-        config = literal_column(f"'{PG_TEXT_CONFIG}'::regconfig")
-        tsquery = func.websearch_to_tsquery(config, func.unaccent(cast(literal(text), Text)))
-        return (
-            select(
-                _pg_search.c.service_id,
-                func.ts_rank_cd(_pg_search.c.document, tsquery).label("rank"),
-            )
-            .where(_pg_search.c.document.op("@@")(tsquery))
-            .subquery("text_match")
-        )
-    match = fts5_match(text)
-    fts_table = literal_column(FTS_TABLE)
-    # Only exclusions or a lone "or": nothing to look for (PostgreSQL's empty tsquery matches nothing too).
-    found = fts_table.op("MATCH")(match) if match is not None else literal_column("1").op("=")(0)
-    # bm25 is "lower is better"; negate so that every dialect ranks "higher is better".
-    # Column weights: service_id (unindexed), name ×10, everything else ×1.
-    return (
-        select(
-            _fts.c.service_id,
-            (-func.bm25(fts_table, 0.0, 10.0, 1.0)).label("rank"),
-        )
-        .where(found)
-        .subquery("text_match")
-    )
-
-
-def _speaks(codes: Iterable[str], name: str, service_id: Any, location_id: Any) -> ColumnElement[bool]:
-    matches_language = or_(
-        func.lower(Language.code).in_(sorted(codes)),
-        func.lower(Language.name) == name.lower(),
-    )
-    return or_(
-        exists().where(Language.service_id == service_id, matches_language),
-        exists().where(Language.location_id == location_id, matches_language),
-    )
-
-
-def _is_free(service: Any) -> ColumnElement[bool]:
-    """A zero-amount cost option, or no priced option and fee text that says it is free."""
-    zero_cost = exists().where(CostOption.service_id == service.c.id, CostOption.amount == 0)
-    priced = exists().where(CostOption.service_id == service.c.id, CostOption.amount > 0)
-    fee_text = func.lower(func.coalesce(service.c.fees_description, service.c.fees, ""))
-    says_free = or_(*(fee_text.like(pattern) for pattern in _FREE_WORDS))
-    return or_(zero_cost, and_(~priced, says_free))
-
-
-def _covers(
-    session: Session, service_id: Any, point: tuple[float, float] | None, place: ZipInfo | None
-) -> ColumnElement[bool]:
-    """Services without an area, or with one that covers the point/ZIP (decided in Python)."""
+    Services without any area serve everyone; the page statement lets them through itself.
+    """
     covering: set[str] = set()
     rows = session.execute(
         select(
@@ -373,150 +234,75 @@ def _covers(
             place=place,
         ):
             covering.add(row.service_id)
-    has_area = exists().where(ServiceArea.service_id == service_id)
-    return or_(~has_area, service_id.in_(sorted(covering)))
-
-
-def _in_box(dialect: str, location: Any, near: tuple[float, float], radius_km: float) -> ColumnElement[bool]:
-    """Spatial-index prefilter: a box that contains every point within the radius."""
-    lat, lon = near
-    if dialect == "postgresql":
-        # earth() is 6378168 m, larger than the haversine radius we use (6371.0088 km): widen the
-        # box in proportion, plus a margin, so it stays a superset of the exact circle.
-        radius_m = radius_km * 1000.0 * (6378168.0 / 6371008.8) * 1.01 + 100.0
-        box = func.earth_box(func.ll_to_earth(lat, lon), radius_m)
-        return box.op("@>")(func.ll_to_earth(location.c.latitude, location.c.longitude))
-    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius_km)
-    in_rtree = (
-        select(_rtree_key.c.location_id)
-        .select_from(_rtree.join(_rtree_key, _rtree_key.c.rid == _rtree.c.rid))
-        .where(
-            _rtree.c.max_lat >= min_lat,
-            _rtree.c.min_lat <= max_lat,
-            _rtree.c.max_lon >= min_lon,
-            _rtree.c.min_lon <= max_lon,
-        )
-    )
-    return location.c.id.in_(in_rtree)
+    return sorted(covering)
 
 
 # ---------------------------------------------------------------------------------------------
-# Exact filters
+# Open now / open at
 # ---------------------------------------------------------------------------------------------
 
 
-def _within_radius(
-    candidates: list[_Candidate], near: tuple[float, float], radius_km: float | None
-) -> list[_Candidate]:
-    kept = []
-    for candidate in candidates:
-        if candidate.latitude is None or candidate.longitude is None:
-            continue
-        candidate.distance_km = haversine_km(near[0], near[1], candidate.latitude, candidate.longitude)
-        if radius_km is None or candidate.distance_km <= radius_km:
-            kept.append(candidate)
-    return kept
-
-
-def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield list(values[start : start + CHUNK])
-
-
-def _schedules_for(session: Session, candidates: Sequence[_Candidate]) -> dict[tuple[str, str], list[Schedule]]:
-    """Schedules keyed by (owner column, owner id) for the candidates' rows, in one query per chunk."""
-    keyed: dict[tuple[str, str], list[Schedule]] = defaultdict(list)
-    owners = {
-        "service_at_location_id": sorted({c.sal_id for c in candidates if c.sal_id}),
-        "service_id": sorted({c.service_id for c in candidates}),
-        "location_id": sorted({c.location_id for c in candidates if c.location_id}),
-    }
-    longest = max(len(ids) for ids in owners.values())
-    seen: set[str] = set()
-    for start in range(0, longest, CHUNK):
-        clauses = [
-            getattr(Schedule, attribute).in_(ids[start : start + CHUNK])
-            for attribute, ids in owners.items()
-            if ids[start : start + CHUNK]
-        ]
-        for schedule in session.execute(select(Schedule).where(or_(*clauses)).order_by(Schedule.id)).scalars():
-            if schedule.id in seen:
-                continue
-            seen.add(schedule.id)
-            for attribute in owners:
-                owner = getattr(schedule, attribute)
-                if owner:
-                    keyed[(attribute, owner)].append(schedule)
-    return keyed
-
-
-def _effective_schedules(keyed: dict[tuple[str, str], list[Schedule]], candidate: _Candidate) -> list[Schedule]:
+def _effective_schedules(details: Details, row: PageRow) -> list[ScheduleRow]:
     """The most specific hours win: service-at-location, then service, then location (HSDS 3.0)."""
-    for attribute, owner in (
-        ("service_at_location_id", candidate.sal_id),
-        ("service_id", candidate.service_id),
-        ("location_id", candidate.location_id),
+    for kind, owner in (
+        ("schedule_sal", row.sal_id),
+        ("schedule_service", row.service_id),
+        ("schedule_location", row.location_id),
     ):
-        if owner and keyed.get((attribute, owner)):
-            return keyed[(attribute, owner)]
+        found = details.schedules(kind, owner)
+        if found:
+            return found
     return []
 
 
-def _location_places(
-    session: Session, location_ids: Iterable[str], default: tzinfo
-) -> tuple[dict[str, tzinfo], dict[str, str]]:
-    """Each location's time zone (from its address ZIP: ``zipcodes`` ships IANA zones) and one-line address.
-
-    Physical addresses come before postal ones (``address_type`` sorts that way).
-    """
-    zones: dict[str, tzinfo] = {}
-    lines: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(location_ids))):
-        rows = session.execute(
-            select(Address).where(Address.location_id.in_(chunk)).order_by(Address.address_type, Address.id)
-        ).scalars()
-        for address in rows:
-            location_id = address.location_id or ""
-            info = zip_info(address.postal_code)
-            if location_id not in zones and info is not None and info.timezone:
-                zones[location_id] = ZoneInfo(info.timezone)
-            if location_id not in lines:
-                state_zip = " ".join(p for p in (address.state_province, address.postal_code) if p)
-                parts = [address.address_1, address.address_2, address.city, state_zip]
-                lines[location_id] = ", ".join(p for p in parts if p)
-    return defaultdict(lambda: default, zones), lines
+def _location_zone(details: Details, location_id: str | None, default: tzinfo) -> tzinfo:
+    """The zone of the first address (physical before postal) whose ZIP code ``zipcodes`` knows."""
+    for address in details.get("address", location_id):
+        info = zip_info(address[4])
+        if info is not None and info.timezone:
+            return ZoneInfo(info.timezone)
+    return default
 
 
-def _open_at(session: Session, candidates: list[_Candidate], moment: datetime, zone: tzinfo) -> list[_Candidate]:
-    keyed = _schedules_for(session, candidates)
-    zones, _ = _location_places(session, (c.location_id for c in candidates if c.location_id), zone)
-    kept = []
-    for candidate in candidates:
-        local_zone = zones[candidate.location_id] if candidate.location_id else zone
-        candidate.status = open_status(_effective_schedules(keyed, candidate), moment, local_zone)
-        if candidate.status.is_open:
-            kept.append(candidate)
-    return kept
-
-
-def _best_per_service(candidates: list[_Candidate], *, by_distance: bool) -> list[_Candidate]:
-    best: dict[str, _Candidate] = {}
-    for candidate in candidates:
-        current = best.get(candidate.service_id)
-        if current is None or _better(candidate, current, by_distance):
-            best[candidate.service_id] = candidate
-    return list(best.values())
-
-
-def _better(candidate: _Candidate, current: _Candidate, by_distance: bool) -> bool:
-    if by_distance:
-        return (candidate.distance_km, candidate.location_id or "") < (current.distance_km, current.location_id or "")
-
-    # Without a point: prefer a located row, then the smallest location id (deterministic).
-    def key(c: _Candidate) -> tuple[bool, str]:
-        return (c.latitude is None, c.location_id or "\uffff")
-
-    return key(candidate) < key(current)
+def _open_rows(
+    connection: Connection,
+    filters: PageFilters,
+    moment: datetime,
+    zone: tzinfo,
+    start: int,
+    per_page: int,
+) -> tuple[list[PageRow], int, dict[int, OpenStatus]]:
+    """Walk the matching rows in result order; a service's first open row is its result."""
+    rows = run_rows(connection, filters)
+    taken: list[PageRow] = []
+    statuses: dict[int, OpenStatus] = {}
+    done: set[str] = set()
+    cache: dict[tuple[tuple[ScheduleRow, ...], tzinfo], OpenStatus] = {}
+    for chunk_start in range(0, len(rows), OPEN_CHUNK):
+        chunk = [row for row in rows[chunk_start : chunk_start + OPEN_CHUNK] if row.service_id not in done]
+        if not chunk:
+            continue
+        details = fetch_details(
+            connection,
+            service_ids=[r.service_id for r in chunk],
+            location_ids=[r.location_id for r in chunk if r.location_id],
+            sal_ids=[r.sal_id for r in chunk if r.sal_id],
+            kinds=(*_SCHEDULE_KINDS, "address"),
+        )
+        for row in chunk:
+            if row.service_id in done:
+                continue
+            local_zone = _location_zone(details, row.location_id, zone)
+            key = (tuple(_effective_schedules(details, row)), local_zone)
+            status = cache.get(key)
+            if status is None:
+                status = cache[key] = open_status(key[0], moment, local_zone)
+            if status.is_open:
+                done.add(row.service_id)
+                statuses[len(taken)] = status
+                taken.append(row)
+    page = taken[start : start + per_page]
+    return page, len(taken), {i - start: statuses[i] for i in range(start, start + len(page))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,82 +311,89 @@ def _better(candidate: _Candidate, current: _Candidate, by_distance: bool) -> bo
 
 
 def _hydrate(
-    session: Session,
+    connection: Connection,
     query: SearchQuery,
-    rows: Sequence[_Candidate],
+    rows: Sequence[PageRow],
+    statuses: dict[int, OpenStatus],
     need_terms: dict[str, str] | None,
     need_label: str | None,
-    text: str | None,
+    text_query: str | None,
     open_moment: datetime | None,
     moment: datetime,
     zone: tzinfo,
-    covering_place: ZipInfo | None,
 ) -> list[SearchResult]:
     if not rows:
         return []
-    service_ids = [r.service_id for r in rows]
-    location_ids = [r.location_id for r in rows if r.location_id]
-    sal_ids = [r.sal_id for r in rows if r.sal_id]
-    services: dict[str, Service] = {}
-    org_names: dict[str, str] = {}
-    for service, org_name in session.execute(
-        select(Service, Organization.name)
-        .join(Organization, Organization.id == Service.organization_id)
-        .where(Service.id.in_(service_ids))
-    ):
-        services[service.id] = service
-        org_names[service.id] = org_name
-    zones, addresses = _location_places(session, location_ids, zone)
-    phones = _phones(session, service_ids, location_ids, sal_ids)
-    languages = _languages(session, service_ids, location_ids)
-    matched_terms = _matched_terms(session, service_ids, need_terms) if need_terms else {}
-    area_names = _area_names(session, service_ids) if covering_place is not None or query.covering else {}
-    keyed = _schedules_for(session, rows)
+    kinds = list(_PAGE_KINDS)
+    if need_terms is not None:
+        kinds.append("term")
+    if query.covering is not None:
+        kinds.append("area")
+    details = fetch_details(
+        connection,
+        service_ids=[r.service_id for r in rows],
+        location_ids=[r.location_id for r in rows if r.location_id],
+        sal_ids=[r.sal_id for r in rows if r.sal_id],
+        kinds=kinds,
+        need_term_ids=list(need_terms or ()),
+    )
     today = moment.astimezone(zone).date()
-
     results = []
-    for row in rows:
-        service = services[row.service_id]
-        local_zone = zones[row.location_id] if row.location_id else zone
-        schedules = _effective_schedules(keyed, row)
-        now_status = open_status(schedules, moment, local_zone)
+    for index, row in enumerate(rows):
+        name, organization_name, assured, referral_status, minimum_age, maximum_age = (
+            details.first("service", row.service_id) or [""] * 6
+        )
+        assured_date = explain.parse_date(assured)
+        location_zone = _location_zone(details, row.location_id, zone) if row.location_id else zone
+        schedules = _effective_schedules(details, row)
+        now_status = open_status(schedules, moment, location_zone)
         matched: list[str] = []
         if need_terms is not None:
-            matched.append(explain.need_reason(matched_terms.get(row.service_id, query.need or ""), need_label))
-        if text is not None:
-            matched.append(explain.text_reason(text))
+            term = details.first("term", row.service_id)
+            matched.append(explain.need_reason(need_terms[term[0]] if term else (query.need or ""), need_label))
+        if text_query is not None:
+            matched.append(explain.text_reason(text_query))
         if query.language_info is not None:
             matched.append(explain.language_reason(query.language_info.name))
         if query.age is not None:
-            matched.append(explain.age_reason(query.age, service.minimum_age, service.maximum_age))
+            matched.append(explain.age_reason(query.age, minimum_age, maximum_age))
         if open_moment is not None:
-            status = row.status or open_status(schedules, open_moment, local_zone)
+            status = statuses.get(index) or open_status(schedules, open_moment, location_zone)
             matched.append(explain.open_reason(status, open_moment, requested=query.open_at is not None))
         if query.free_only:
             matched.append(explain.free_reason())
         if query.accepting_only:
             matched.append(explain.accepting_reason())
         if query.covering is not None:
-            matched.append(explain.covering_reason(area_names.get(row.service_id)))
+            area = details.first("area", row.service_id)
+            matched.append(explain.covering_reason((area[0] or "listed area") if area else None))
         if row.distance_km is not None:
             matched.append(explain.distance_reason(row.distance_km))
+        location = details.first("location", row.location_id)
         results.append(
             SearchResult(
-                service_id=service.id,
-                service_name=service.name,
-                organization_name=org_names.get(service.id),
+                service_id=row.service_id,
+                service_name=name,
+                organization_name=organization_name,
                 location_id=row.location_id,
-                location_name=row.location_name,
-                address=addresses.get(row.location_id) if row.location_id else None,
+                location_name=location[0] if location else None,
+                address=_address_line(details, row.location_id),
                 latitude=row.latitude,
                 longitude=row.longitude,
                 distance_km=row.distance_km,
                 matched=matched,
-                assured_date=service.assured_date,
-                freshness_days=explain.freshness_days(service.assured_date, today),
-                referral_status=service.referral_status,
-                phones=_phones_for(phones, row),
-                languages=_merge_unique(languages.get(row.service_id, []), languages.get(row.location_id or "", [])),
+                assured_date=assured_date,
+                freshness_days=explain.freshness_days(assured_date, today),
+                referral_status=referral_status,
+                phones=_merge_unique(
+                    _phones(details, "phone_sal", row.sal_id),
+                    _phones(details, "phone_service", row.service_id),
+                    _phones(details, "phone_location", row.location_id),
+                ),
+                languages=_merge_unique(
+                    _languages(details, "language_service", row.service_id),
+                    _languages(details, "language_location", row.location_id),
+                ),
                 open_now=now_status.is_open if now_status.known else None,
                 hours=now_status.describe(moment),
                 closes_at=now_status.closes_at,
@@ -610,86 +403,26 @@ def _hydrate(
     return results
 
 
-def _merge_unique(*lists: list[str]) -> list[str]:
+def _address_line(details: Details, location_id: str | None) -> str | None:
+    address = details.first("address", location_id)
+    if address is None:
+        return None
+    address_1, address_2, city, state, postal_code = address
+    state_zip = " ".join(p for p in (state, postal_code) if p)
+    return ", ".join(p for p in (address_1, address_2, city, state_zip) if p)
+
+
+def _phones(details: Details, kind: str, owner: str | None) -> list[str]:
+    return [number + (f" x{extension}" if extension else "") for number, extension in details.get(kind, owner)]
+
+
+def _languages(details: Details, kind: str, owner: str | None) -> list[str]:
+    return [name or code for name, code in details.get(kind, owner) if name or code]
+
+
+def _merge_unique(*lists: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for values in lists:
         for value in values:
             seen.setdefault(value, None)
     return list(seen)
-
-
-def _phones(
-    session: Session, service_ids: list[str], location_ids: list[str], sal_ids: list[str]
-) -> dict[tuple[str, str], list[str]]:
-    """Phone numbers keyed by ("sal" | "service" | "location", owner id)."""
-    rows = session.execute(
-        select(Phone)
-        .where(
-            or_(
-                Phone.service_id.in_(service_ids),
-                Phone.location_id.in_(location_ids),
-                Phone.service_at_location_id.in_(sal_ids),
-            )
-        )
-        .order_by(Phone.id)
-    ).scalars()
-    by_owner: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for phone in rows:
-        number = phone.number + (f" x{phone.extension}" if phone.extension else "")
-        owners = (("sal", phone.service_at_location_id), ("service", phone.service_id), ("location", phone.location_id))
-        for kind, owner in owners:
-            if owner:
-                by_owner[(kind, owner)].append(number)
-    return by_owner
-
-
-def _phones_for(by_owner: dict[tuple[str, str], list[str]], row: _Candidate) -> list[str]:
-    """Most specific first: the service at this location, the service, then the location."""
-    return _merge_unique(
-        by_owner.get(("sal", row.sal_id or ""), []),
-        by_owner.get(("service", row.service_id), []),
-        by_owner.get(("location", row.location_id or ""), []),
-    )
-
-
-def _languages(session: Session, service_ids: list[str], location_ids: list[str]) -> dict[str, list[str]]:
-    rows = session.execute(
-        select(Language)
-        .where(or_(Language.service_id.in_(service_ids), Language.location_id.in_(location_ids)))
-        .order_by(Language.id)
-    ).scalars()
-    names: dict[str, list[str]] = defaultdict(list)
-    for language in rows:
-        label = language.name or language.code or ""
-        owner = language.service_id or language.location_id
-        if owner and label and label not in names[owner]:
-            names[owner].append(label)
-    return names
-
-
-def _matched_terms(session: Session, service_ids: list[str], need_terms: dict[str, str]) -> dict[str, str]:
-    rows = session.execute(
-        select(Attribute.link_id, Attribute.taxonomy_term_id)
-        .where(
-            Attribute.link_entity == "service",
-            Attribute.link_id.in_(service_ids),
-            Attribute.taxonomy_term_id.in_(list(need_terms)),
-        )
-        .order_by(Attribute.link_id, Attribute.id)
-    )
-    found: dict[str, str] = {}
-    for service_id, term_id in rows:
-        found.setdefault(service_id, need_terms[term_id])
-    return found
-
-
-def _area_names(session: Session, service_ids: list[str]) -> dict[str, str]:
-    rows = session.execute(
-        select(ServiceArea.service_id, ServiceArea.name)
-        .where(ServiceArea.service_id.in_(service_ids))
-        .order_by(ServiceArea.service_id, ServiceArea.id)
-    )
-    names: dict[str, str] = {}
-    for service_id, name in rows:
-        names.setdefault(service_id, name or "listed area")
-    return names

@@ -64,3 +64,10 @@ def distance_reason(distance_km: float) -> str:
 def freshness_days(assured_date: date | None, today: date) -> int | None:
     """Days since the listing was last verified (``assured_date``); ``None`` if never verified."""
     return (today - assured_date).days if assured_date is not None else None
+
+
+def parse_date(value: date | str | None) -> date | None:
+    """An ``assured_date`` as the details query returns it (ISO text in JSON) or as a date."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value[:10])
