@@ -233,12 +233,41 @@ def _patient(patient_id: str | None) -> PatientContext | None:
     return patient
 
 
+def _check_fields(form: SearchForm, params: dict[str, Any]) -> None:
+    """Validate every field on its own, so each error shows next to its field at once (not one per submit)."""
+    from resource_directory.geocoding import GeocodeInputError, parse_point
+
+    for name in ("age", "language"):
+        if params.get(name) is not None:
+            try:
+                SearchQuery.from_params({name: params[name]})
+            except SearchError as error:
+                field_name, message = FIELD_ERRORS.get(error.field, (name, error.message))
+                form.errors[field_name] = str(message)
+    if isinstance(params.get("near"), str):
+        try:
+            point = parse_point(params["near"], settings.geocoder(current_app, db.session))
+        except GeocodeInputError:
+            point = None
+        if point is None:
+            if form.where == "patient":
+                form.errors["where"] = _("We could not place this patient's address. Enter a ZIP code instead.")
+            else:
+                form.errors["near"] = str(FIELD_ERRORS["near"][1])
+        else:
+            params["lat"], params["lng"] = point  # geocoded once, here (the search service takes the point)
+            params["near"] = None
+
+
 def _run(form: SearchForm, patient: PatientContext | None) -> SearchPage | None:
     params = form.query_params(patient)
     if params is None:
         return None
     asked = any(params.get(k) for k in ("need", "text", "near", "language", "age", "open_now", "free", "accepting"))
     if not asked:
+        return None
+    _check_fields(form, params)
+    if form.errors:
         return None
     try:
         query = SearchQuery.from_params(params)
@@ -250,8 +279,6 @@ def _run(form: SearchForm, patient: PatientContext | None) -> SearchPage | None:
         )
     except SearchError as error:
         name, message = FIELD_ERRORS.get(error.field, ("q", error.message))
-        if error.field == "near" and form.where == "patient":
-            name, message = "where", _("We could not place this patient's address. Enter a ZIP code instead.")
         form.errors[name] = str(message)
         return None
 
