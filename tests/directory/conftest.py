@@ -1,8 +1,8 @@
 """Fixtures of the directory-in-the-hub tests: a migrated hub with the HSDS tables, with and without the demo data.
 
-Until the lead's Alembic migration for the ``hsds_*`` tables lands, the directory tables are built here on top
-of the migrated app database with ``Base.metadata.create_all`` + ``resource_directory.ddl.create_extras`` (and
-``db.metadata.create_all`` for ``directory_listing_check``); both are no-ops for tables a migration already made.
+The schema comes from the hub's Alembic migrations only (``0007_resource_directory`` builds the ``hsds_*`` tables
+and the search/spatial extras, ``0008_directory_listing_check`` this feature's table), so the tests also prove the
+migrations are complete.
 
 Templates are built once per session (the demo directory takes a few seconds) and copied per test on SQLite. On
 PostgreSQL (database ``referral_hub_i5web``) the demo directory is loaded once and every test starts by emptying
@@ -28,18 +28,12 @@ _KEEP = ("hsds_", "geocode_cache", "alembic_version")
 
 
 def build_directory_schema(url: str, tmp: Path, *, demo: bool) -> None:
-    """Migrate the hub, add the directory tables and extras, optionally load the demo directory."""
+    """Migrate the hub (directory tables included), optionally load the demo directory."""
     migrate(url, tmp)
     app = make_app(url, tmp)
     with app.app_context():
         from referral_hub.extensions import db
-        from resource_directory.ddl import create_extras
-        from resource_directory.models import Base
 
-        with db.engine.begin() as connection:
-            Base.metadata.create_all(connection)
-            db.metadata.create_all(connection)
-            create_extras(connection)
         if demo:
             from referral_hub.directory.demo import load_demo_directory
 
