@@ -1,0 +1,96 @@
+"""Browser test of the staff search page in Debian Chromium (Playwright), on a phone-sized screen: pick a need chip,
+type a ZIP code, search, see results nearest first; no CSP violation; axe-core finds no serious WCAG 2 A/AA issue.
+
+Skips when Chromium or Playwright is missing, unless ``REFERRAL_HUB_REQUIRE_SERVICES=1`` (then it fails).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests.directory.directory_testing import result_miles
+from tests.web.hub_testing import seed, service_missing
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[1] / "web" / "vendor" / "axe-core" / "axe.min.js"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        service_missing("Chromium", f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        service_missing("Playwright", str(exc))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(demo_sqlite_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, demo_sqlite_app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    demo_sqlite_app.config["BASE_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def _serious_axe_violations(page: Any) -> list[str]:
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
+    return [f"{v['id']}: {v['help']}" for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_clinic_staff_find_food_near_a_zip_on_a_phone(chromium: Any, live: str, demo_sqlite_app: Flask) -> None:
+    account = seed(demo_sqlite_app).accounts["clinic_staff"]
+    context = chromium.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    csp_errors: list[str] = []
+    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(live + "/login")
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live + "/")
+    page.goto(live + "/directory/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Find services"
+    assert _serious_axe_violations(page) == []
+
+    page.get_by_text("Food", exact=True).click()  # a chip's label selects its radio
+    assert page.locator("#need-food-insecurity").is_checked()
+    page.get_by_text("Any need", exact=True).click()
+    page.get_by_label("Words to look for (optional)").fill("food")
+    page.get_by_label("ZIP code or address").fill("94063")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_load_state()
+    assert "q=food" in page.url
+    assert "usa-error-message" not in page.content(), page.content()[-3000:]
+    cards = page.locator('[data-testid="results"] > li')
+    assert page.get_by_role("heading", level=2).inner_text().endswith("found")
+    miles = result_miles(page.content())
+    assert miles == sorted(miles)
+    assert cards.count() >= 1
+    assert cards.first.get_by_text("Why it matched").is_visible()
+    first = cards.first.get_by_role("link").first
+    name = first.inner_text()
+    first.click()
+    assert page.get_by_role("heading", level=1).inner_text() == name
+    assert _serious_axe_violations(page) == []
+    assert csp_errors == []
+    context.close()
