@@ -71,8 +71,11 @@ def load_demo_directory(session: Session, *, county: bool = True, nyc: bool = Tr
         log.info("demo directory: %s", imported.summary())
     geocoded = geocode_pending(session, OfflineGeocoder())
     report.geocoded, report.not_geocoded = len(geocoded.geocoded), len(geocoded.not_found)
-    # Organization names feed the search documents but are not watched by triggers (resource_directory.ddl).
-    refresh_search_index(session)
+    changed = any(r.total("created") or r.total("updated") for r in report.imports.values())
+    if changed or geocoded.geocoded:
+        # Organization names feed the search documents but are not watched by triggers (resource_directory.ddl);
+        # a run that changed nothing (every start after the first) skips this rebuild.
+        refresh_search_index(session)
     session.commit()
     report.seconds = time.perf_counter() - started
     return report
