@@ -57,7 +57,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
             event.listen(db.engine, "connect", _sqlite_pragmas)
             event.listen(db.engine, "begin", _sqlite_begin_immediate)
 
+    from referral_hub.fhir import batch
     from referral_hub.jobs import init_jobs
+
+    batch.install()
 
     init_jobs(app)
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from referral_hub.audit.models import AuditEventRow
+from referral_hub.fhir.batch import flush_batch
 from referral_hub.fhir.store import format_instant
 
 COLUMNS = (
@@ -48,6 +49,7 @@ def _cell(value: object) -> str:
 
 def iter_csv(session: Session, since: datetime | None = None, until: datetime | None = None) -> Iterator[str]:
     """The header line, then one CSV line per audit row recorded in [since, until)."""
+    flush_batch(session)  # rows recorded earlier in this transaction (the export's own row) belong in the file
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 

@@ -17,13 +17,13 @@ import uuid
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from referral_hub.audit.patients import patient_reference
 from referral_hub.audit.record import audit_row, record_many
+from referral_hub.fhir.batch import defer_resource
 from referral_hub.fhir.hooks import WriteEvent, on_write
-from referral_hub.fhir.models import FhirResource, FhirResourceVersion, ReferenceIndex
+from referral_hub.fhir.models import ReferenceIndex
 from referral_hub.fhir.search_params import all_resource_types
 from referral_hub.fhir.store import format_instant
 from referral_hub.security.principal import SYSTEM, Principal, current_principal
@@ -59,6 +59,10 @@ def provenance_body(written: WriteEvent, principal: Principal, provenance_id: st
     }
 
 
+def _target_row(written: WriteEvent) -> dict[str, Any]:
+    return {"param": "target", "target_type": written.resource_type, "target_id": written.resource_id, "url": None}
+
+
 def record_write(session: Session, written: WriteEvent) -> None:
     """Write hook: the Provenance of this version and the C/U audit row."""
     if written.resource_type == "Provenance":
@@ -66,38 +70,9 @@ def record_write(session: Session, written: WriteEvent) -> None:
     principal = current_principal() or SYSTEM
     provenance_id = str(uuid.uuid4())
     body = provenance_body(written, principal, provenance_id)
-    pk = session.execute(
-        insert(FhirResource)
-        .values(
-            resource_type="Provenance",
-            resource_id=provenance_id,
-            version_id=1,
-            last_updated=written.last_updated,
-            body=body,
-        )
-        .returning(FhirResource.pk)
-    ).scalar_one()
-    session.execute(
-        insert(FhirResourceVersion).values(
-            resource_pk=pk,
-            resource_type="Provenance",
-            resource_id=provenance_id,
-            version_id=1,
-            last_updated=written.last_updated,
-            method="POST",
-            body=body,
-        )
-    )
-    session.execute(
-        insert(ReferenceIndex).values(
-            resource_pk=pk,
-            resource_type="Provenance",
-            param="target",
-            target_type=written.resource_type,
-            target_id=written.resource_id,
-            url=None,
-        )
-    )
+    # Joins the write's batch (current row, version row, the ``target`` index row — Provenance is searched by
+    # target only, so it gets no other index rows).
+    defer_resource(session, body, written.last_updated, {ReferenceIndex: [_target_row(written)]})
     bases = (current_app.config["FHIR_BASE_URL"].rstrip("/"),) if has_app_context() else ()
     record_many(
         session,

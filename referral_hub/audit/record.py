@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import g, has_request_context, request
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from referral_hub.audit.models import ACTIONS, OUTCOMES, AuditEventRow
 from referral_hub.db_types import utcnow
+from referral_hub.fhir.batch import defer_rows
 from referral_hub.security.principal import SYSTEM, Principal, current_principal
 
 #: Outcome codes by name, for readability at call sites.
@@ -84,14 +84,12 @@ def record(session: Session, **fields: Any) -> None:
     :param patient_ref: ``Patient/<id>`` the act concerns.
     :param query: search parameter names only, never their values.
     """
-    session.execute(insert(AuditEventRow), [audit_row(**fields)])
+    defer_rows(session, AuditEventRow.__table__, [audit_row(**fields)])
 
 
 def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     """Append several rows built with :func:`audit_row` in one statement."""
-    values = list(rows)
-    if values:
-        session.execute(insert(AuditEventRow), values)
+    defer_rows(session, AuditEventRow.__table__, list(rows))
 
 
 __all__ = ["MAJOR_FAILURE", "MINOR_FAILURE", "SERIOUS_FAILURE", "SUCCESS", "audit_row", "record", "record_many"]

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from referral_hub.audit.rest import record_read, record_refusal, record_search, search_param_names
+from referral_hub.fhir.batch import discard_pending, flush_batch
 from referral_hub.fhir.outcomes import FhirError, OutcomeIssue, operation_outcome
 from referral_hub.fhir.search import execute_search, parse_search
 from referral_hub.fhir.search_params import all_resource_types
@@ -98,7 +99,9 @@ def _batch(entries: list[Any], store: ResourceStore, base: str, access: Access) 
             method, url = _entry_request(entry, index)
             with session.begin_nested():
                 responses.append(_run_entry(store, base, entry, method, url, index, {}, access))
+                flush_batch(session)  # this entry's derived rows commit or roll back with its savepoint
         except FhirError as exc:
+            discard_pending(session)
             if isinstance(exc, AccessDenied):
                 record_refusal(
                     session,

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, sele
 from sqlalchemy.orm import Session
 
 from referral_hub.fhir import indexer
+from referral_hub.fhir.batch import flush_batch
 from referral_hub.fhir.datetimes import parse_range
 from referral_hub.fhir.models import (
     DateIndex,
@@ -63,8 +64,9 @@ _TABLE_FOR_TYPE = {
     "uri": UriIndex,
 }
 
-#: Adds the caller's visibility rules (organisation compartments) to a query over ``FhirResource``.
-ScopeFilter = Callable[[Select[Any]], Select[Any]]
+#: Adds the caller's visibility rules (organisation compartments) to a query over ``FhirResource``; the second
+#: argument names the resource type when the query is about one type (lets the filter emit a simpler condition).
+ScopeFilter = Callable[..., Select[Any]]
 
 
 @dataclass(frozen=True)
@@ -442,11 +444,12 @@ def _keyset(request: SearchRequest, after: bool, values: list[Any]) -> ColumnEle
 
 def base_query(request: SearchRequest, scope: ScopeFilter | None) -> Select[Any]:
     query = select(FhirResource).where(FhirResource.resource_type == request.resource_type, *request.conditions)
-    return scope(query) if scope else query
+    return scope(query, request.resource_type) if scope else query
 
 
 def execute_search(session: Session, request: SearchRequest, scope: ScopeFilter | None = None) -> SearchResult:
     """Run the search: one page of matches, its includes, the total and the neighbouring cursors."""
+    flush_batch(session)  # rows deferred earlier in this transaction (grants) decide visibility
     query = base_query(request, scope)
     total: int | None = None
     if request.summary_count:

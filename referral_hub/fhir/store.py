@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from referral_hub.db_types import utcnow
 from referral_hub.fhir import indexer
+from referral_hub.fhir.batch import flush_batch, mark_data_written
 from referral_hub.fhir.hooks import WriteEvent, run_write_hooks
 from referral_hub.fhir.models import (
     DateIndex,
@@ -36,6 +37,7 @@ from referral_hub.fhir.models import (
 from referral_hub.fhir.outcomes import FhirError, OutcomeIssue
 from referral_hub.fhir.references import parse_reference
 from referral_hub.fhir.validation import ValidationError, validate_resource
+from referral_hub.fhir.writes import insert_version_one, replace_version
 
 _MAX_CAS_RETRIES = 3
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
@@ -93,6 +95,7 @@ class ResourceStore:
     # ---- reads -------------------------------------------------------------------------------------------------
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
         """The current version. :raises FhirError: 404 when unknown."""
+        flush_batch(self.session)  # rows deferred earlier in this transaction (grants) decide visibility
         row = self._current_row(resource_type, resource_id)
         if row is None:
             raise FhirError.single(404, "not-found", f"{resource_type}/{resource_id} is not known")
@@ -216,58 +219,18 @@ class ResourceStore:
 
     def _insert(self, body: dict[str, Any], method: str, workflow: bool) -> StoredResource:
         now = self._stamp(body, 1)
-        pk = self.session.execute(
-            insert(FhirResource)
-            .values(
-                resource_type=body["resourceType"], resource_id=body["id"], version_id=1, last_updated=now, body=body
-            )
-            .returning(FhirResource.pk)
-        ).scalar_one()
+        mark_data_written(self.session)
+        pk = insert_version_one(self.session, body, now, method, index_rows(body, self.local_bases))
         stored = StoredResource(pk, body["resourceType"], body["id"], 1, now, body)
-        self._write_version(stored, method)
-        self._write_index(stored, replace=False)
         self._after_write(stored, None, workflow)
         return stored
 
     def _replace(self, pk: int, old_version: int, body: dict[str, Any]) -> StoredResource | None:
-        new_version = old_version + 1
-        now = self._stamp(body, new_version)
-        result = self.session.execute(
-            update(FhirResource)
-            .where(FhirResource.pk == pk, FhirResource.version_id == old_version)
-            .values(version_id=new_version, last_updated=now, body=body)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+        now = self._stamp(body, old_version + 1)
+        mark_data_written(self.session)
+        if not replace_version(self.session, pk, old_version, body, now, index_rows(body, self.local_bases)):
             return None
-        stored = StoredResource(pk, body["resourceType"], body["id"], new_version, now, body)
-        self._write_version(stored, "PUT")
-        self._write_index(stored, replace=True)
-        return stored
-
-    def _write_version(self, stored: StoredResource, method: str) -> None:
-        self.session.execute(
-            insert(FhirResourceVersion).values(
-                resource_pk=stored.pk,
-                resource_type=stored.resource_type,
-                resource_id=stored.resource_id,
-                version_id=stored.version_id,
-                last_updated=stored.last_updated,
-                method=method,
-                body=stored.body,
-            )
-        )
-
-    def _write_index(self, stored: StoredResource, *, replace: bool) -> None:
-        if replace:
-            for table in (TokenIndex, ReferenceIndex, DateIndex, StringIndex, NumberIndex, UriIndex):
-                self.session.execute(
-                    delete(table).where(table.resource_pk == stored.pk).execution_options(synchronize_session=False)
-                )
-        rows = index_rows(stored.body, stored.pk, self.local_bases)
-        for table, values in rows.items():
-            if values:
-                self.session.execute(insert(table), values)
+        return StoredResource(pk, body["resourceType"], body["id"], old_version + 1, now, body)
 
     def _after_write(self, stored: StoredResource, previous: dict[str, Any] | None, workflow: bool) -> None:
         run_write_hooks(
@@ -297,9 +260,8 @@ def _stored(row: FhirResource) -> StoredResource:
     return StoredResource(row.pk, row.resource_type, row.resource_id, row.version_id, row.last_updated, row.body)
 
 
-def index_rows(body: dict[str, Any], pk: int, local_bases: tuple[str, ...]) -> dict[type, list[dict[str, Any]]]:
-    """Turn the indexer's values into rows for each index table."""
-    resource_type = body["resourceType"]
+def index_rows(body: dict[str, Any], local_bases: tuple[str, ...]) -> dict[type, list[dict[str, Any]]]:
+    """Turn the indexer's values into rows for each index table (without ``resource_pk``/``resource_type``)."""
     rows: dict[type, list[dict[str, Any]]] = {
         TokenIndex: [],
         ReferenceIndex: [],
@@ -308,7 +270,7 @@ def index_rows(body: dict[str, Any], pk: int, local_bases: tuple[str, ...]) -> d
         NumberIndex: [],
         UriIndex: [],
     }
-    base = {"resource_pk": pk, "resource_type": resource_type}
+    base: dict[str, Any] = {}
     for value in indexer.extract_index(body):
         if isinstance(value, indexer.TokenValue):
             rows[TokenIndex].append(

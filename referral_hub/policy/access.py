@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from referral_hub.fhir.models import FhirResource, ReferenceIndex
@@ -58,10 +58,19 @@ class Target:
     body: dict[str, Any]
 
 
-def visible_condition(organization_id: int) -> ColumnElement[bool]:
+def visible_condition(organization_id: int, resource_type: str | None = None) -> ColumnElement[bool]:
     """SQL condition on ``FhirResource``: public directory types, resources granted to the organization, and
-    Provenance whose target is granted (Provenance carries no grants of its own)."""
+    Provenance whose target is granted (Provenance carries no grants of its own).
+
+    :param resource_type: when the query is known to be about one type, only that type's branch is emitted: an
+        OR over all three branches hides the grant lookup from PostgreSQL's planner (measured: a Task search went
+        from 126 ms to a few ms once the condition was ``pk IN (granted)`` alone).
+    """
+    if resource_type is not None and resource_type in PUBLIC_TYPES:
+        return true()
     granted = select(FhirCompartment.resource_pk).where(FhirCompartment.organization_id == organization_id)
+    if resource_type is not None and resource_type != "Provenance":
+        return FhirResource.pk.in_(granted)
     target = aliased(FhirResource)
     provenance = (
         select(ReferenceIndex.resource_pk)
@@ -75,6 +84,8 @@ def visible_condition(organization_id: int) -> ColumnElement[bool]:
             target.pk.in_(granted),
         )
     )
+    if resource_type == "Provenance":
+        return FhirResource.pk.in_(provenance)
     return or_(
         FhirResource.resource_type.in_(sorted(PUBLIC_TYPES)),
         FhirResource.pk.in_(granted),
@@ -116,10 +127,11 @@ class Access:
         if self.reads_all:
             return None
         org = self.principal.organization_id
-        condition = visible_condition(org) if org is not None else FhirResource.resource_type.in_(sorted(PUBLIC_TYPES))
 
-        def scope(query: Select[Any]) -> Select[Any]:
-            return query.where(condition)
+        def scope(query: Select[Any], resource_type: str | None = None) -> Select[Any]:
+            if org is None:
+                return query.where(FhirResource.resource_type.in_(sorted(PUBLIC_TYPES)))
+            return query.where(visible_condition(org, resource_type))
 
         return scope
 

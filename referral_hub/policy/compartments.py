@@ -24,9 +24,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, delete, insert, literal, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
+from referral_hub.fhir.batch import defer_rows
 from referral_hub.fhir.models import FhirResource
 from referral_hub.fhir.references import parse_reference
 from referral_hub.fhir.search_params import PERTAINS_TO_GOAL_URL
@@ -44,6 +45,11 @@ _DIRTY_KEY = "policy.dirty_tasks"
 
 #: ``source_pk`` of creator grants (no resource has pk 0; Task grants carry the Task's pk).
 CREATOR = 0
+
+#: FHIR Organization id → hub organization id. The mapping of an organization never changes once created (ids are
+#: neither reused nor reassigned), so hits are cached for the process; misses are not (the organization may be
+#: created later). Saves one query per Organization reference on every referral Task write.
+_ORG_IDS: dict[str, int] = {}
 
 
 def _local_bases() -> tuple[str, ...]:
@@ -88,7 +94,13 @@ def organizations_for_reference(session: Session, reference: Any, bases: tuple[s
         resource_type, resource_id = target
     if resource_type != "Organization":
         return set()
-    org_id = session.execute(select(Organization.id).where(Organization.fhir_id == resource_id)).scalar_one_or_none()
+    org_id = _ORG_IDS.get(resource_id)
+    if org_id is None:
+        org_id = session.execute(
+            select(Organization.id).where(Organization.fhir_id == resource_id)
+        ).scalar_one_or_none()
+        if org_id is not None:
+            _ORG_IDS[resource_id] = org_id
     return {org_id} if org_id is not None else set()
 
 
@@ -126,11 +138,17 @@ def task_targets(session: Session, task: dict[str, Any], bases: tuple[str, ...])
 
 
 def refresh_task_grants(
-    session: Session, task_pk: int, bases: tuple[str, ...] | None = None, *, created: bool = False
+    session: Session,
+    task_pk: int,
+    bases: tuple[str, ...] | None = None,
+    *,
+    created: bool = False,
+    body: dict[str, Any] | None = None,
 ) -> None:
     """Replace the grants Task ``task_pk`` gives with the ones its current body implies.
 
     :param created: the Task was created in this transaction, so it has no grants to delete yet.
+    :param body: the Task's body as last written in this transaction (read back from the store when not given).
     """
     bases = bases if bases is not None else _local_bases()
     if not created:
@@ -139,9 +157,10 @@ def refresh_task_grants(
             .where(FhirCompartment.source_pk == task_pk)
             .execution_options(synchronize_session=False)
         )
-    body = session.execute(
-        select(FhirResource.body).where(FhirResource.pk == task_pk, FhirResource.resource_type == "Task")
-    ).scalar_one_or_none()
+    if body is None:
+        body = session.execute(
+            select(FhirResource.body).where(FhirResource.pk == task_pk, FhirResource.resource_type == "Task")
+        ).scalar_one_or_none()
     if body is None:  # written in a savepoint that was rolled back
         return
     organizations = task_organizations(session, body, bases)
@@ -158,27 +177,35 @@ def refresh_task_grants(
             for rtype, ids in by_type.items()
         ),
     )
-    for org_id in sorted(organizations):
-        session.execute(
-            insert(FhirCompartment).from_select(
-                ["organization_id", "resource_pk", "source_pk"],
-                select(literal(org_id), FhirResource.pk, literal(task_pk)).where(matches),
-            )
-        )
+    pks = session.execute(select(FhirResource.pk).where(matches)).scalars().all()
+    # The grants join the transaction's batch (one statement with the other derived rows, fhir/batch.py).
+    defer_rows(
+        session,
+        FhirCompartment.__table__,
+        [
+            {"organization_id": org_id, "resource_pk": pk, "source_pk": task_pk}
+            for org_id in sorted(organizations)
+            for pk in pks
+        ],
+    )
 
 
 def grant_to_creator(session: Session, resource_pk: int, organization_id: int) -> None:
     """The creator rule: ``organization_id`` sees the resource it created."""
-    session.execute(
-        insert(FhirCompartment).values(organization_id=organization_id, resource_pk=resource_pk, source_pk=CREATOR)
+    defer_rows(
+        session,
+        FhirCompartment.__table__,
+        [{"organization_id": organization_id, "resource_pk": resource_pk, "source_pk": CREATOR}],
     )
 
 
-def mark_task_dirty(session: Session, task_pk: int, *, created: bool = False) -> None:
+def mark_task_dirty(
+    session: Session, task_pk: int, *, created: bool = False, body: dict[str, Any] | None = None
+) -> None:
     """Queue a Task for :func:`refresh_task_grants` at commit (see the module docstring for why not now)."""
     dirty = session.info.setdefault(_DIRTY_KEY, {})
     earlier = dirty.get(task_pk)
-    dirty[task_pk] = (_local_bases(), created and (earlier is None or earlier[1]))
+    dirty[task_pk] = (_local_bases(), created and (earlier is None or earlier[1]), body)
 
 
 def flush_dirty_tasks(session: Session) -> None:
@@ -186,8 +213,8 @@ def flush_dirty_tasks(session: Session) -> None:
     dirty = session.info.pop(_DIRTY_KEY, None)
     if not dirty:
         return
-    for task_pk, (bases, created) in dirty.items():
-        refresh_task_grants(session, task_pk, bases, created=created)
+    for task_pk, (bases, created, body) in dirty.items():
+        refresh_task_grants(session, task_pk, bases, created=created, body=body)
 
 
 def grants_changed(body: dict[str, Any], previous: dict[str, Any] | None) -> bool:

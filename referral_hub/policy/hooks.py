@@ -6,9 +6,9 @@ computed in the session's ``before_commit`` (see ``compartments.py`` for why).
 
 from __future__ import annotations
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from referral_hub.fhir.batch import before_batch_flush
 from referral_hub.fhir.hooks import WriteEvent, on_write
 from referral_hub.fhir.search_params import all_resource_types
 from referral_hub.policy.compartments import flush_dirty_tasks, grant_to_creator, grants_changed, mark_task_dirty
@@ -22,18 +22,13 @@ def maintain_compartments(session: Session, written: WriteEvent) -> None:
         if principal is not None and principal.organization_id is not None:
             grant_to_creator(session, written.resource_pk, principal.organization_id)
     if written.resource_type == "Task" and grants_changed(written.body, written.previous):
-        mark_task_dirty(session, written.resource_pk, created=written.previous is None)
-
-
-def _before_commit(session: Session) -> None:
-    flush_dirty_tasks(session)
+        mark_task_dirty(session, written.resource_pk, created=written.previous is None, body=written.body)
 
 
 def install() -> None:
-    """Register the hook for every stored type and the commit listener (idempotent)."""
+    """Register the hook for every stored type, and the Task grant refresh that runs at commit (idempotent)."""
     on_write(*all_resource_types())(maintain_compartments)
-    if not event.contains(Session, "before_commit", _before_commit):
-        event.listen(Session, "before_commit", _before_commit)
+    before_batch_flush(flush_dirty_tasks)
 
 
 __all__ = ["install", "maintain_compartments"]
