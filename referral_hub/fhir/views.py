@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from referral_hub.audit import fhir_view as audit_events
@@ -221,6 +222,11 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
 
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> ResponseReturnValue:
+    if isinstance(exc, IntegrityError):
+        # Two writers created the same id (or grant) at once; the loser's transaction is rolled back whole.
+        db.session.rollback()
+        issue = OutcomeIssue("error", "conflict", "A concurrent write conflicted with this one; try again")
+        return fhir_response(operation_outcome([issue]), 409)
     logger.error("unexpected error in FHIR API", exc_info=exc)
     db.session.rollback()
     issue = OutcomeIssue("fatal", "exception", "Internal error; quote the X-Request-ID header when reporting it")

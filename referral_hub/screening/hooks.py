@@ -77,16 +77,32 @@ def run_extraction(session: Session, qr: dict[str, Any], instrument: Any) -> lis
         ) from None
     store = _store(session)
     produced = {(r["resourceType"], r["id"]) for r in result.resources}
+    existing = _current_bodies(session, produced)
     for resource in result.resources:
-        existing = _current(session, resource["resourceType"], resource["id"])
-        if existing is not None:
-            if resource["resourceType"] == "Condition":
-                continue  # staff may have confirmed or refuted it; their judgement wins over re-extraction
-            if _same(existing, resource):
-                continue
-        store.update(resource["resourceType"], resource["id"], resource, workflow=False)
+        key = (resource["resourceType"], resource["id"])
+        current = existing.get(key)
+        if current is None:
+            store.create(resource, workflow=False, assigned_id=resource["id"])
+            continue
+        if resource["resourceType"] == "Condition":
+            continue  # staff may have confirmed or refuted it; their judgement wins over re-extraction
+        if not _same(current, resource):
+            store.update(resource["resourceType"], resource["id"], resource, workflow=False)
     _retire_stale_observations(session, store, qr["id"], produced)
     return result.resources
+
+
+def _current_bodies(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Current bodies of the given (type, id) pairs, in one query (extraction writes a dozen resources)."""
+    if not keys:
+        return {}
+    ids = {rid for _rtype, rid in keys}
+    rows = session.execute(
+        select(FhirResource.resource_type, FhirResource.resource_id, FhirResource.body).where(
+            FhirResource.resource_id.in_(ids)
+        )
+    )
+    return {(rtype, rid): body for rtype, rid, body in rows if (rtype, rid) in keys}
 
 
 def _current(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
