@@ -23,6 +23,7 @@ def demo_command() -> None:
     db.session.commit()
     base = current_app.config["BASE_URL"]
     click.echo(f"Demo data: {report.ig_resources} IG example resources, {report.instruments} screening instrument(s).")
+    click.echo(f"Directory: {report.directory}")
     click.echo("")
     click.echo(f"Demo logins for {base}/login (one-time passwords, shown only now; change them at first sign-in):")
     for login in report.logins:

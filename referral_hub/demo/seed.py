@@ -17,6 +17,7 @@ from referral_hub.accounts.models import Organization
 from referral_hub.auth.models import ApiClient
 from referral_hub.auth.services import register_client
 from referral_hub.demo import IG_EXAMPLES_DIR
+from referral_hub.directory.demo import DemoLoadError, load_demo_directory
 from referral_hub.fhir.loader import load_directory
 from referral_hub.fhir.store import ResourceStore
 from referral_hub.screening.instruments import sync_instruments
@@ -35,13 +36,15 @@ class DemoError(RuntimeError):
 class DemoReport:
     ig_resources: int = 0
     instruments: int = 0
+    directory: str = ""
     logins: list[DemoLogin] = field(default_factory=list)
     client_id: str = ""
     client_secret: str = ""
 
 
 def seed_demo(session: Session) -> DemoReport:
-    """Load the IG examples, the screening instruments, demo organizations/users and an API client.
+    """Load the IG examples, the screening instruments, the community directory (NYC city-funded sites, the San
+    Mateo county sample, Open Eligibility), demo organizations/users and an API client.
 
     The caller commits, then prints the report once.
     """
@@ -52,6 +55,10 @@ def seed_demo(session: Session) -> DemoReport:
         raise DemoError("; ".join(loaded.errors))
     report.ig_resources = loaded.created + loaded.updated
     report.instruments = sync_instruments(session, store)
+    try:
+        report.directory = load_demo_directory(session).summary()
+    except DemoLoadError as exc:
+        raise DemoError(str(exc)) from exc
     report.logins = seed_demo_accounts(session)
     clinic = session.execute(select(Organization).where(Organization.slug == "demo-clinic")).scalar_one()
     for old in session.execute(
