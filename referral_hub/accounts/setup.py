@@ -21,7 +21,7 @@ from referral_hub.extensions import db
 from referral_hub.i18n import _l
 
 #: Paths that authenticate with bearer tokens, not cookies: no CSRF check, and the login session is ignored there.
-API_PREFIXES = ("/fhir", "/oauth", "/.well-known")
+API_PREFIXES = ("/fhir", "/oauth", "/.well-known", "/hsds")
 
 login_manager = LoginManager()
 csrf = CSRFProtect()

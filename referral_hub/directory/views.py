@@ -41,7 +41,7 @@ bp = Blueprint("directory", __name__, template_folder="templates")
 
 #: Who refers people to services: clinic staff, and CBO staff for sub-referrals.
 SEARCH_NAV_ROLES = {"clinic_staff", "cbo_staff", "cbo_admin"}
-register_nav_item("directory.search", _l("Find services"), SEARCH_NAV_ROLES, order=20)
+register_nav_item("directory.search_page", _l("Find services"), SEARCH_NAV_ROLES, order=20)
 
 PER_PAGE = 20
 MAX_TEXT = 200

@@ -11,6 +11,7 @@ the hub's own tables, keeping the directory; tests that change directory rows us
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +22,10 @@ from flask import Flask
 
 from tests.web.hub_testing import POSTGRES_SERVER, make_app, migrate, service_missing
 
-PG_DEMO_DB = "referral_hub_i5web"
-PG_FRESH_DB = "referral_hub_i5web_fresh"
+# One database per xdist worker: workers rebuild their schema at session start and must not share one.
+_WORKER_SUFFIX = f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else ""
+PG_DEMO_DB = "referral_hub_i5web" + _WORKER_SUFFIX
+PG_FRESH_DB = "referral_hub_i5web_fresh" + _WORKER_SUFFIX
 #: Tables that hold the directory itself (kept between PostgreSQL tests).
 _KEEP = ("hsds_", "geocode_cache", "alembic_version")
 

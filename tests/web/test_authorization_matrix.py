@@ -75,6 +75,10 @@ def _url(app: Flask, rule: Any, seeded: Seeded) -> str:
     for argument in rule.arguments:
         if argument == "patient_id":
             values[argument] = seeded.patients["own"]
+        elif argument == "service_id":
+            values[argument] = _directory_listing(app)[0]
+        elif argument == "token" and rule.endpoint == "directory.verify":
+            values[argument] = _directory_listing(app)[1]
         elif argument == "token":
             from referral_hub.accounts.models import User
             from referral_hub.accounts.reset import make_token
@@ -88,6 +92,27 @@ def _url(app: Flask, rule: Any, seeded: Seeded) -> str:
         from flask import url_for
 
         return url_for(rule.endpoint, **values)
+
+
+def _directory_listing(app: Flask) -> tuple[str, str]:
+    """A real directory service and a live listing-check token for it (made once per app)."""
+    cached = app.config.get("TEST_DIRECTORY_LISTING")
+    if cached is None:
+        from referral_hub.directory.freshness import make_token
+        from referral_hub.directory.models import ListingCheck
+        from referral_hub.extensions import db
+        from tests.directory.directory_testing import add_listing
+
+        listing = add_listing(app)
+        with app.app_context():
+            check = ListingCheck(service_id=listing.service_id, email="listings@eastside.example.org")
+            db.session.add(check)
+            db.session.commit()
+            with app.test_request_context():
+                token = make_token(check.id)
+            db.session.remove()
+        cached = app.config["TEST_DIRECTORY_LISTING"] = (listing.service_id, token)
+    return cached
 
 
 def _request(client: FlaskClient, rule: Any, url: str) -> Any:

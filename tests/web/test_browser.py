@@ -30,16 +30,16 @@ ARGS = [
 ]
 
 NAV_EN = {
-    "clinic_staff": ["Home", "Patients", "My account"],
-    "cbo_staff": ["Home", "My account"],
-    "cbo_admin": ["Home", "My account"],
+    "clinic_staff": ["Home", "Patients", "Find services", "My account"],
+    "cbo_staff": ["Home", "Find services", "My account"],
+    "cbo_admin": ["Home", "Find services", "My account"],
     "program_manager": ["Home", "My account"],
     "admin": ["Home", "Organizations and people", "My account"],
 }
 NAV_ES = {
-    "clinic_staff": ["Inicio", "Pacientes", "Mi cuenta"],
-    "cbo_staff": ["Inicio", "Mi cuenta"],
-    "cbo_admin": ["Inicio", "Mi cuenta"],
+    "clinic_staff": ["Inicio", "Pacientes", "Buscar servicios", "Mi cuenta"],
+    "cbo_staff": ["Inicio", "Buscar servicios", "Mi cuenta"],
+    "cbo_admin": ["Inicio", "Buscar servicios", "Mi cuenta"],
     "program_manager": ["Inicio", "Mi cuenta"],
     "admin": ["Inicio", "Organizaciones y personas", "Mi cuenta"],
 }

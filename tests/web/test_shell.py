@@ -89,9 +89,9 @@ def test_server_error_page_shows_no_stack_trace(hub_sqlite_url: str, tmp_path: P
 
 
 EXPECTED_NAV = {
-    "clinic_staff": ["Home", "Patients", "My account"],
-    "cbo_staff": ["Home", "My account"],
-    "cbo_admin": ["Home", "My account"],
+    "clinic_staff": ["Home", "Patients", "Find services", "My account"],
+    "cbo_staff": ["Home", "Find services", "My account"],
+    "cbo_admin": ["Home", "Find services", "My account"],
     "program_manager": ["Home", "My account"],
     "admin": ["Home", "Organizations and people", "My account"],
 }
