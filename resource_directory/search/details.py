@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from resource_directory.search.page_sql import in_list, list_param
+from resource_directory.search.page_sql import NEED_CTE, in_list, list_param, statement
 
 #: Schedule fields the RRULE evaluation reads, in the order they travel in the JSON array.
 SCHEDULE_FIELDS = (
@@ -86,8 +86,9 @@ class Details:
 
 
 def _array(dialect: str, columns: Iterable[str]) -> str:
-    function = "json_build_array" if dialect == "postgresql" else "json_array"
-    return f"{function}({', '.join(columns)})"
+    if dialect == "postgresql":  # as text: orjson parses it faster than psycopg's json loader
+        return f"CAST(json_build_array({', '.join(columns)}) AS text)"
+    return f"json_array({', '.join(columns)})"
 
 
 def _text(dialect: str, column: str) -> str:
@@ -95,25 +96,16 @@ def _text(dialect: str, column: str) -> str:
     return f'CAST({column} AS text) COLLATE "C"' if dialect == "postgresql" else column
 
 
-def fetch_details(
-    connection: Connection,
-    *,
-    service_ids: Sequence[str] = (),
-    location_ids: Sequence[str] = (),
-    sal_ids: Sequence[str] = (),
-    kinds: Iterable[str],
-    need_term_ids: Sequence[str] = (),
-) -> Details:
-    """Rows of the requested ``kinds`` for these owners, grouped by kind and owner.
-
-    Kinds: ``service`` (name, organization, assured date, referral status, ages), ``location`` (name),
-    ``address`` (physical before postal), ``phone_sal``/``phone_service``/``phone_location``,
-    ``language_service``/``language_location``, ``schedule_sal``/``schedule_service``/
-    ``schedule_location``, ``term`` (first attribute per service among ``need_term_ids``), ``area``.
-    """
-    dialect = connection.dialect.name
-    wanted = set(kinds)
-    params: dict[str, Any] = {}
+@lru_cache(maxsize=256)
+def _details_sql(
+    dialect: str,
+    wanted: frozenset[str],
+    has_services: bool,
+    has_locations: bool,
+    has_sals: bool,
+    need_mode: str | None,
+) -> str | None:
+    """The UNION ALL statement for these kinds and owners (built once per shape, then reused)."""
     parts: list[str] = []
 
     def add(kind: str, owner: str, sort: str, columns: Sequence[str], source: str, where: str) -> None:
@@ -123,12 +115,7 @@ def fetch_details(
                 f" {_array(dialect, columns)} AS data FROM {source} WHERE {where}"
             )
 
-    owners = {"services": service_ids, "locations": location_ids, "sals": sal_ids}
-    for name, values in owners.items():
-        if values:
-            params[name] = list_param(dialect, sorted(set(values)))
-    has = {name: bool(values) for name, values in owners.items()}
-    if has["services"]:
+    if has_services:
         services = in_list(dialect, "s.id", "services")
         add(
             "service",
@@ -146,18 +133,21 @@ def fetch_details(
             in_list(dialect, "h.service_id", "services"))  # fmt: skip
         add("area", "r.service_id", "r.id", ["r.name"], "hsds_service_area r",
             in_list(dialect, "r.service_id", "services"))  # fmt: skip
-        if need_term_ids:
-            params["need_terms"] = list_param(dialect, sorted(set(need_term_ids)))
+        if need_mode is not None:
+            terms = (
+                "a.taxonomy_term_id IN (SELECT id FROM found)"
+                if need_mode == "ref"
+                else in_list(dialect, "a.taxonomy_term_id", "need_terms")
+            )
             add(
                 "term",
                 "a.link_id",
                 "a.id",
-                ["a.taxonomy_term_id"],
-                "hsds_attribute a",
-                f"a.link_entity = 'service' AND {in_list(dialect, 'a.link_id', 'services')}"
-                f" AND {in_list(dialect, 'a.taxonomy_term_id', 'need_terms')}",
+                ["t.name"],
+                "hsds_attribute a JOIN hsds_taxonomy_term t ON t.id = a.taxonomy_term_id",
+                f"a.link_entity = 'service' AND {in_list(dialect, 'a.link_id', 'services')} AND {terms}",
             )
-    if has["locations"]:
+    if has_locations:
         add("location", "l.id", "l.id", ["l.name"], "hsds_location l", in_list(dialect, "l.id", "locations"))
         add(
             "address",
@@ -173,15 +163,57 @@ def fetch_details(
             in_list(dialect, "g.location_id", "locations"))  # fmt: skip
         add("schedule_location", "h.location_id", "h.id", [f"h.{f}" for f in SCHEDULE_FIELDS], "hsds_schedule h",
             in_list(dialect, "h.location_id", "locations"))  # fmt: skip
-    if has["sals"]:
+    if has_sals:
         add("phone_sal", "p.service_at_location_id", "p.id", ["p.number", "p.extension"], "hsds_phone p",
             in_list(dialect, "p.service_at_location_id", "sals"))  # fmt: skip
         add("schedule_sal", "h.service_at_location_id", "h.id", [f"h.{f}" for f in SCHEDULE_FIELDS],
             "hsds_schedule h", in_list(dialect, "h.service_at_location_id", "sals"))  # fmt: skip
-    items: dict[str, dict[str, list[list[Any]]]] = defaultdict(lambda: defaultdict(list))
     if not parts:
+        return None
+    prefix = NEED_CTE if need_mode == "ref" and has_services and "term" in wanted else ""
+    return prefix + " UNION ALL ".join(parts) + " ORDER BY kind, owner, sort"
+
+
+def fetch_details(
+    connection: Connection,
+    *,
+    service_ids: Sequence[str] = (),
+    location_ids: Sequence[str] = (),
+    sal_ids: Sequence[str] = (),
+    kinds: Iterable[str],
+    need_term_ids: Sequence[str] = (),
+    need_ref: str | None = None,
+) -> Details:
+    """Rows of the requested ``kinds`` for these owners, grouped by kind and owner.
+
+    Kinds: ``service`` (name, organization, assured date, referral status, ages), ``location`` (name),
+    ``address`` (physical before postal), ``phone_sal``/``phone_service``/``phone_location``,
+    ``language_service``/``language_location``, ``schedule_sal``/``schedule_service``/
+    ``schedule_location``, ``term`` (name of the first attribute per service whose term is ``need_ref`` — a term id or
+    code — or narrower, or one of ``need_term_ids``), ``area``.
+    """
+    dialect = connection.dialect.name
+    params: dict[str, Any] = {}
+    owners = {"services": service_ids, "locations": location_ids, "sals": sal_ids}
+    for name, values in owners.items():
+        if values:
+            params[name] = list_param(dialect, sorted(set(values)))
+    need_mode = None
+    if need_ref is not None and service_ids:
+        params["need"], need_mode = need_ref, "ref"
+    elif need_term_ids and service_ids:
+        params["need_terms"], need_mode = list_param(dialect, sorted(set(need_term_ids))), "ids"
+    sql = _details_sql(
+        dialect,
+        frozenset(kinds),
+        bool(service_ids),
+        bool(location_ids),
+        bool(sal_ids),
+        need_mode,
+    )
+    items: dict[str, dict[str, list[list[Any]]]] = defaultdict(lambda: defaultdict(list))
+    if sql is None:
         return Details(items)
-    sql = " UNION ALL ".join(parts) + " ORDER BY kind, owner, sort"
-    for kind, owner, _sort, data in connection.execute(text(sql), params):
+    for kind, owner, _sort, data in connection.execute(statement(sql), params):
         items[kind][owner].append(orjson.loads(data) if isinstance(data, str | bytes) else data)
     return Details(items)

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -43,10 +44,10 @@ from resource_directory.models import ServiceArea, TaxonomyTerm
 from resource_directory.search import explain
 from resource_directory.search.coverage import area_covers
 from resource_directory.search.details import Details, ScheduleRow, fetch_details
-from resource_directory.search.page_sql import PageFilters, PageRow, in_list, list_param, run_page, run_rows
+from resource_directory.search.page_sql import PageFilters, PageRow, in_list, list_param, run_page, run_rows, statement
 from resource_directory.search.query import SearchError, SearchQuery
 from resource_directory.search.results import SearchPage, SearchResult
-from resource_directory.search.schedule import OpenStatus, open_status
+from resource_directory.search.schedule import OpenStatus, open_status, parse_clock
 from resource_directory.search.text import fts5_match, has_searchable_words
 
 #: Candidates whose schedules are fetched per round trip by the open-now filter.
@@ -86,11 +87,10 @@ def search(
     near = _resolve_point(session, "near", query.near, geocoder)
     covering_point, covering_place = _resolve_covering(query.covering, geocoder)
     connection = session.connection()
-    need_terms: dict[str, str] | None = None
+    need_terms: dict[str, str] | None = None  # only when the need came through the category crosswalk
     need_label: str | None = None
-    filters = PageFilters(near=near, radius_km=query.radius_km if near is not None else None)
-    if query.need:
-        need_terms, need_label, filters.term_keys = _resolve_need(session, connection, query.need)
+    # A need is first read as a term id or code, expanded inside the page statement itself.
+    filters = PageFilters(near=near, radius_km=query.radius_km if near is not None else None, need_ref=query.need)
     text_query = query.text if has_searchable_words(query.text) else None
     if text_query is not None:
         if connection.dialect.name == "postgresql":
@@ -109,15 +109,25 @@ def search(
         filters.covering_ids = _covering_ids(session, covering_point, covering_place)
 
     start = (query.page - 1) * query.per_page
-    statuses: dict[int, OpenStatus] = {}
-    if filters.term_keys == []:  # the need's terms are attached to no service
-        rows, total = [], 0
-    elif open_moment is None:
-        rows, total = run_page(connection, filters, start, query.per_page)
-    else:
-        rows, total, statuses = _open_rows(connection, filters, open_moment, zone, start, query.per_page)
+    rows, total, statuses = _find(connection, filters, open_moment, zone, start, query.per_page)
+    if query.need and total == 0:
+        # Nothing found: is the need a term at all (else SearchError)? Or an SDOH category (crosswalk)?
+        need_terms, need_label, keys = _resolve_need(session, connection, query.need)
+        if need_label is not None:
+            filters.need_ref, filters.term_keys = None, keys
+            if keys:  # no key: the category's terms are attached to no service
+                rows, total, statuses = _find(connection, filters, open_moment, zone, start, query.per_page)
     results = _hydrate(connection, query, rows, statuses, need_terms, need_label, text_query, open_moment, moment, zone)
     return SearchPage(total=total, page=query.page, per_page=query.per_page, results=results)
+
+
+def _find(
+    connection: Connection, filters: PageFilters, open_moment: datetime | None, zone: tzinfo, start: int, per_page: int
+) -> tuple[list[PageRow], int, dict[int, OpenStatus]]:
+    if open_moment is None:
+        rows, total = run_page(connection, filters, start, per_page)
+        return rows, total, {}
+    return _open_rows(connection, filters, open_moment, zone, start, per_page)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,14 +189,14 @@ def _resolve_need(session: Session, connection: Connection, need: str) -> tuple[
     The label is the SDOH category code when the need came through the crosswalk, else ``None``
     (a term id means nothing to a reader; the term name says it all).
     """
-    rows = connection.execute(text(_EXPAND.format(seeds=_BY_ID_OR_CODE)), {"need": need}).all()
+    rows = connection.execute(statement(_EXPAND.format(seeds=_BY_ID_OR_CODE)), {"need": need}).all()
     label = None
     if not rows:
         seeds = [term.id for term in _terms_for_category(session, need)]
         if seeds:
             dialect = connection.dialect.name
-            statement = _EXPAND.format(seeds=in_list(dialect, "id", "seeds"))
-            rows = connection.execute(text(statement), {"seeds": list_param(dialect, seeds)}).all()
+            expand = _EXPAND.format(seeds=in_list(dialect, "id", "seeds"))
+            rows = connection.execute(statement(expand), {"seeds": list_param(dialect, seeds)}).all()
             label = need
     if not rows:
         raise SearchError("need", f"unknown need {need!r}: give an SDOH category code or a taxonomy term id")
@@ -264,6 +274,31 @@ def _location_zone(details: Details, location_id: str | None, default: tzinfo) -
     return default
 
 
+def status_at(schedules: tuple[ScheduleRow, ...], moment: datetime, zone: tzinfo) -> OpenStatus:
+    """:func:`open_status`, remembered across searches per (schedules, zone, minute).
+
+    Directories share a handful of opening-hour patterns and RRULE expansion is the costliest Python
+    in a search. When every clock time is a whole minute, nothing changes within a minute, so the
+    minute is the key (the answer is exactly the one for ``moment``).
+    """
+    if all(_whole_minutes(s) for s in schedules):
+        return _status_for_minute(schedules, moment.replace(second=0, microsecond=0), zone)
+    return open_status(schedules, moment, zone)
+
+
+def _whole_minutes(schedule: ScheduleRow) -> bool:
+    for value in (schedule.opens_at, schedule.closes_at):
+        clock = parse_clock(value)
+        if clock is not None and (clock[0].second or clock[0].microsecond):
+            return False
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _status_for_minute(schedules: tuple[ScheduleRow, ...], minute: datetime, zone: tzinfo) -> OpenStatus:
+    return open_status(schedules, minute, zone)
+
+
 def _open_rows(
     connection: Connection,
     filters: PageFilters,
@@ -296,7 +331,7 @@ def _open_rows(
             key = (tuple(_effective_schedules(details, row)), local_zone)
             status = cache.get(key)
             if status is None:
-                status = cache[key] = open_status(key[0], moment, local_zone)
+                status = cache[key] = status_at(key[0], moment, local_zone)
             if status.is_open:
                 done.add(row.service_id)
                 statuses[len(taken)] = status
@@ -325,7 +360,7 @@ def _hydrate(
     if not rows:
         return []
     kinds = list(_PAGE_KINDS)
-    if need_terms is not None:
+    if query.need:
         kinds.append("term")
     if query.covering is not None:
         kinds.append("area")
@@ -336,6 +371,7 @@ def _hydrate(
         sal_ids=[r.sal_id for r in rows if r.sal_id],
         kinds=kinds,
         need_term_ids=list(need_terms or ()),
+        need_ref=query.need if need_terms is None else None,
     )
     today = moment.astimezone(zone).date()
     results = []
@@ -346,11 +382,11 @@ def _hydrate(
         assured_date = explain.parse_date(assured)
         location_zone = _location_zone(details, row.location_id, zone) if row.location_id else zone
         schedules = _effective_schedules(details, row)
-        now_status = open_status(schedules, moment, location_zone)
+        now_status = status_at(tuple(schedules), moment, location_zone)
         matched: list[str] = []
-        if need_terms is not None:
+        if query.need:
             term = details.first("term", row.service_id)
-            matched.append(explain.need_reason(need_terms[term[0]] if term else (query.need or ""), need_label))
+            matched.append(explain.need_reason(term[0] if term else query.need, need_label))
         if text_query is not None:
             matched.append(explain.text_reason(text_query))
         if query.language_info is not None:

@@ -27,9 +27,10 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 
 from resource_directory.ddl import (
@@ -37,6 +38,7 @@ from resource_directory.ddl import (
     PG_SEARCH_TABLE,
     PG_TEXT_CONFIG,
     SEARCH_LOCATION_TABLE,
+    SEARCH_TERM_KEY_TABLE,
     SEARCH_TERM_TABLE,
     lat_band_sql,
 )
@@ -68,11 +70,21 @@ def list_param(dialect: str, values: Sequence[Any]) -> Any:
     return list(values) if dialect == "postgresql" else json.dumps(list(values))
 
 
+# A need given as a term id (or, when no term has that id, a term code) and every narrower term.
+NEED_CTE = (
+    "WITH RECURSIVE found(id) AS (SELECT id FROM hsds_taxonomy_term WHERE id = :need OR (code = :need"
+    " AND NOT EXISTS (SELECT 1 FROM hsds_taxonomy_term WHERE id = :need))"
+    " UNION SELECT t.id FROM hsds_taxonomy_term t JOIN found f ON t.parent_id = f.id) "
+)
+_NEED_KEYS = f"SELECT k.term_key FROM {SEARCH_TERM_KEY_TABLE} k JOIN found f ON k.term_id = f.id"
+
+
 @dataclass
 class PageFilters:
     """What the statement filters on, already resolved (terms to keys, language to codes, …)."""
 
-    term_keys: list[int] | None = None  # None: no need filter
+    term_keys: list[int] | None = None  # None: no need filter by keys
+    need_ref: str | None = None  # a term id or code, expanded inside the statement (saves a round trip)
     fts_match: str | None = None  # SQLite FTS5 expression
     pg_text: str | None = None  # PostgreSQL websearch text
     text_matches_nothing: bool = False
@@ -113,13 +125,19 @@ def _distance_sql(dialect: str) -> str:
 
 def _hits_sql(dialect: str, filters: PageFilters, params: dict[str, Any]) -> str:
     """SELECT of matching (service, location) rows with distance and text rank, before deduplication."""
-    table = SEARCH_TERM_TABLE if filters.term_keys is not None else SEARCH_LOCATION_TABLE
+    by_term = filters.term_keys is not None or filters.need_ref is not None
+    table = SEARCH_TERM_TABLE if by_term else SEARCH_LOCATION_TABLE
     conditions: list[str] = []
     joins = ""
     rank = "CAST(0 AS double precision)" if dialect == "postgresql" else "0.0"
     if filters.term_keys is not None:
         conditions.append(in_list(dialect, "x.term_key", "term_keys"))
         params["term_keys"] = list_param(dialect, filters.term_keys)
+    if filters.need_ref is not None:
+        params["need"] = filters.need_ref
+        # PostgreSQL: ARRAY(…) becomes one value computed first, so the keys drive the index scan.
+        keys = f"ANY(ARRAY({_NEED_KEYS}))" if dialect == "postgresql" else f"IN ({_NEED_KEYS})"
+        conditions.append(f"x.term_key {'= ' if dialect == 'postgresql' else ''}{keys}")
     if filters.text_matches_nothing:
         conditions.append("1 = 0")
     elif filters.pg_text is not None:
@@ -198,6 +216,10 @@ def _orders(dialect: str, filters: PageFilters) -> tuple[str, str]:
     return f"{name}, {service}", within
 
 
+def _with(filters: PageFilters) -> str:
+    return NEED_CTE if filters.need_ref is not None else ""
+
+
 def _kept_sql(dialect: str, filters: PageFilters, params: dict[str, Any]) -> str:
     hits = _hits_sql(dialect, filters, params)
     if filters.near is not None and filters.radius_km is not None:
@@ -211,7 +233,7 @@ def page_statement(dialect: str, filters: PageFilters, offset: int, limit: int) 
     params: dict[str, Any] = {"offset": offset, "limit": limit}
     kept = _kept_sql(dialect, filters, params)
     order, within = _orders(dialect, filters)
-    sql = (
+    sql = _with(filters) + (
         f"SELECT service_id, sal_id, location_id, latitude, longitude, distance_km, rank, count(*) OVER () AS total"
         f" FROM (SELECT k.*, row_number() OVER (PARTITION BY service_id ORDER BY {within}) AS best FROM ({kept}) k) b"
         f" WHERE best = 1 ORDER BY {order} LIMIT :limit OFFSET :offset"
@@ -222,7 +244,7 @@ def page_statement(dialect: str, filters: PageFilters, offset: int, limit: int) 
 def count_statement(dialect: str, filters: PageFilters) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {}
     kept = _kept_sql(dialect, filters, params)
-    return f"SELECT count(DISTINCT service_id) FROM ({kept}) k", params
+    return _with(filters) + f"SELECT count(DISTINCT service_id) FROM ({kept}) k", params
 
 
 def rows_statement(dialect: str, filters: PageFilters) -> tuple[str, dict[str, Any]]:
@@ -230,11 +252,17 @@ def rows_statement(dialect: str, filters: PageFilters) -> tuple[str, dict[str, A
     params: dict[str, Any] = {}
     kept = _kept_sql(dialect, filters, params)
     order, within = _orders(dialect, filters)
-    sql = (
+    sql = _with(filters) + (
         "SELECT service_id, sal_id, location_id, latitude, longitude, distance_km, rank"
         f" FROM ({kept}) k ORDER BY {order}, {within}"
     )
     return sql, params
+
+
+@lru_cache(maxsize=1024)
+def statement(sql: str) -> TextClause:
+    """A parsed ``text()`` per distinct SQL string: parsing bind names is a regex pass per construction."""
+    return text(sql)
 
 
 def run_page(connection: Connection, filters: PageFilters, offset: int, limit: int) -> tuple[list[PageRow], int]:
@@ -242,21 +270,21 @@ def run_page(connection: Connection, filters: PageFilters, offset: int, limit: i
     prepare_connection(connection)
     dialect = connection.dialect.name
     sql, params = page_statement(dialect, filters, offset, limit)
-    rows = connection.execute(text(sql), params).all()
+    rows = connection.execute(statement(sql), params).all()
     if rows:
         total = int(rows[0].total)
     elif offset == 0:
         total = 0
     else:  # past the last page: the window count came back with no row to carry it
         count_sql, count_params = count_statement(dialect, filters)
-        total = int(connection.execute(text(count_sql), count_params).scalar_one())
+        total = int(connection.execute(statement(count_sql), count_params).scalar_one())
     return [_row(r) for r in rows], total
 
 
 def run_rows(connection: Connection, filters: PageFilters) -> list[PageRow]:
     prepare_connection(connection)
     sql, params = rows_statement(connection.dialect.name, filters)
-    return [_row(r) for r in connection.execute(text(sql), params)]
+    return [_row(r) for r in connection.execute(statement(sql), params)]
 
 
 def _row(r: Any) -> PageRow:

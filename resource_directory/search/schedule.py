@@ -35,6 +35,7 @@ from dateutil import rrule
 
 # How far ahead we look for the next opening: monthly rules ("first Tuesday") need two months.
 _HORIZON = timedelta(days=62)
+_SHORT_HORIZON = timedelta(days=8)  # weekly and daily rules repeat within it
 _LOOKBACK = timedelta(days=2)  # an interval that started yesterday may still be running
 _FREQS = {"YEARLY": rrule.YEARLY, "MONTHLY": rrule.MONTHLY, "WEEKLY": rrule.WEEKLY, "DAILY": rrule.DAILY}
 _WEEKDAYS = {"MO": rrule.MO, "TU": rrule.TU, "WE": rrule.WE, "TH": rrule.TH, "FR": rrule.FR, "SA": rrule.SA}
@@ -262,28 +263,47 @@ def _build_rule(schedule: ScheduleLike, opens: time, near: datetime) -> rrule.rr
 
 
 def open_status(schedules: Iterable[ScheduleLike], at: datetime, default_tz: tzinfo | str = "UTC") -> OpenStatus:
-    """Is anything in ``schedules`` open at ``at``? Naive ``at`` is read in ``default_tz``."""
+    """Is anything in ``schedules`` open at ``at``? Naive ``at`` is read in ``default_tz``.
+
+    Evaluated over a short window first (a week and a day: enough for every weekly or daily rule) and
+    over the full horizon only when that cannot decide — the place is open past the window's end, or
+    no opening was found in it (monthly rules). The answer is the same as the full horizon's: an
+    interval that matters inside the window starts inside it.
+    """
     zone = ZoneInfo(default_tz) if isinstance(default_tz, str) else default_tz
     moment = at if at.tzinfo else at.replace(tzinfo=zone)
+    rules = list(schedules)
+    status, undecided = _status_within(rules, moment, zone, _SHORT_HORIZON)
+    if undecided:
+        status, _ = _status_within(rules, moment, zone, _HORIZON)
+    return status
+
+
+def _status_within(
+    schedules: Sequence[ScheduleLike], moment: datetime, zone: tzinfo, horizon: timedelta
+) -> tuple[OpenStatus, bool]:
+    """The status over ``[moment, moment + horizon)`` and whether a longer horizon could change it."""
     intervals: list[tuple[datetime, datetime]] = []
     known = False
     for schedule in schedules:
-        found = schedule_intervals(schedule, moment, moment + _HORIZON, zone)
+        found = schedule_intervals(schedule, moment, moment + horizon, zone)
         if found is None:
             continue
         known = True
         intervals.extend(found)
     if not known:
-        return OpenStatus(known=False, is_open=False)
+        return OpenStatus(known=False, is_open=False), False
     merged = _merge(intervals)
     now_utc = moment.astimezone(UTC)
+    end_utc = (moment + horizon).astimezone(UTC)
     for opened, closed in merged:
         if opened.astimezone(UTC) <= now_utc < closed.astimezone(UTC):
             # An interval still running at the end of the horizon is "open around the clock".
-            running_forever = closed.astimezone(UTC) >= (moment + _HORIZON).astimezone(UTC)
-            return OpenStatus(True, True, closes_at=None if running_forever else closed)
+            running_forever = closed.astimezone(UTC) >= end_utc
+            return OpenStatus(True, True, closes_at=None if running_forever else closed), running_forever
     upcoming = [opened for opened, _ in merged if opened.astimezone(UTC) > now_utc]
-    return OpenStatus(True, False, next_opens_at=min(upcoming, key=lambda d: d.astimezone(UTC), default=None))
+    next_open = min(upcoming, key=lambda d: d.astimezone(UTC), default=None)
+    return OpenStatus(True, False, next_opens_at=next_open), next_open is None
 
 
 def _merge(intervals: Sequence[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

@@ -1,172 +1,375 @@
-"""Bench: indexed directory search vs a brute-force scan, on SQLite and PostgreSQL (a script, not a test).
+"""Bench (issue 5 acceptance): directory search over HTTP on a generated 1,000,000 service-location directory.
 
-    .venv/bin/python tests/bench/bench_directory_search.py [--services 5400] [--repeat 30] [--pg-url URL]
+    .venv/bin/python -m tests.bench.bench_directory_search [--size 1000000] [--databases postgresql,sqlite]
 
-Builds a synthetic directory shaped like the NYC city-funded sites set (about 5,400 located services
-clustered around the five boroughs, several services per building, a taxonomy of 20 terms, 25% of
-services speaking Spanish), then times ``search(near=…, radius_km=5, need=…)`` against the naive
-approach: load every location with its service and terms, compute haversine in Python, filter,
-sort. Prints both median timings and their ratio per database. Both answers are checked equal.
+Per database (PostgreSQL, then SQLite):
+
+1. **Schema** as the hub builds it: ``referral-hub db upgrade`` on a fresh database
+   (``REFERRAL_HUB_BENCH_DIRECTORY_POSTGRES_URL``, default ``…/hub_bench_directory``, dropped and
+   re-created; it refuses ``test``, ``postgres`` and the templates) or a fresh SQLite file.
+2. **Import.** ``tests/bench/gen_directory.py`` generates the directory (US ZIP neighbourhoods weighted
+   to big cities, several services per building, multi-site services, needs with narrower terms,
+   languages, ages, costs, hours, addresses, phones) and bulk-loads it: ``COPY`` on PostgreSQL,
+   ``executemany`` in one transaction on SQLite, secondary indexes and the search extras (FTS, spatial
+   index, denormalised search tables) built set-wise afterwards, then ``VACUUM ANALYZE``/``ANALYZE``.
+   Import rate = service-locations ÷ (load + index build), generation included. Target ≥ 5,000/s.
+3. **Servers.** The hub itself (``referral-hub serve --workers 2 --threads 4``, production settings)
+   answering ``/hsds/services`` — the HSDS API the UI's partners call — and a small Flask app
+   around ``search()`` (``directory_search_app.py``, same gunicorn wrapper and options) that also
+   serves the brute-force baseline.
+4. **Query.** need (one of the 10 generated needs, i.e. a term and its 6 narrower terms) + 10-mile
+   radius (16.09344 km) + language ``es``, 20 results, from 300 points drawn where people are (the
+   same city-weighted neighbourhoods). Before timing, a few queries are checked: search, the
+   brute-force baseline and ``/hsds`` return the same services in the same order.
+5. **Load.** ``loadgen.py``, 8 keep-alive connections (2 processes × 4), closed loop, 2 s warm-up,
+   10 s measured: p50/p95/p99 and throughput. Target p95 ≤ 15 ms.
+6. **Baseline.** The brute-force scan (``/brute``: haversine over every located service-at-location in
+   SQL, no spatial index, no search tables) timed sequentially against ``/search`` sequentially on the
+   same server: ratio of medians. Target ≥ 30×.
+
+Output: a table on stdout and ``bench-results/directory_search.json``. The machine's load average is
+recorded: other work on a 2-core machine takes CPU from the servers, the database and the generator.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-from sqlalchemy import Engine, create_engine, select, text
-from sqlalchemy.orm import Session
+import orjson
+import psycopg
+from psycopg import sql
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.bench.bench_fhir_store import Server, hub_cli, libpq_url
+from tests.bench.gen_directory import NEEDS, LoadStats, draw_point, load, need_term_id
+from tests.bench.loadgen import HttpRequest, KeepAliveConnection, LoadResult, free_port, run_load
 
-from resource_directory.ddl import create_extras
-from resource_directory.geocoding.points import haversine_km
-from resource_directory.models import (
-    Attribute,
-    Base,
-    Language,
-    Location,
-    Organization,
-    Service,
-    ServiceAtLocation,
-    TaxonomyTerm,
-)
-from resource_directory.search import SearchQuery, search
-
-BOROUGHS = [
-    (40.8448, -73.8648, 0.03),
-    (40.6782, -73.9442, 0.04),
-    (40.7831, -73.9712, 0.025),
-    (40.7282, -73.7949, 0.05),
-    (40.5795, -74.1502, 0.04),
-]
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "bench-results"
+PG_URL_ENV = "REFERRAL_HUB_BENCH_DIRECTORY_POSTGRES_URL"
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_directory"
+PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
+RADIUS_KM = 16.09344  # 10 miles
+TARGET_P95_MS = 15.0
+TARGET_RATIO = 30.0
+TARGET_IMPORT_PER_S = 5000.0
+SERVE_OPTIONS = ("--workers", "2", "--threads", "4")  # as the FHIR bench serves the hub
 
 
-def build(engine: Engine, services: int, seed: int = 7) -> None:
-    rng = random.Random(seed)
-    with engine.begin() as connection:
-        Base.metadata.create_all(connection)
-        create_extras(connection)
-    with Session(engine) as session:
-        session.add(Organization(id="org-bench", name="Bench Providers", description="synthetic"))
-        session.add_all(TaxonomyTerm(id=f"term-{i:02d}", name=f"Service type {i}", description="t") for i in range(20))
-        session.flush()
-        buildings: list[tuple[float, float]] = []
-        for index in range(services):
-            if buildings and rng.random() < 0.5:  # NYC set: ~2 services per building on average
-                lat, lon = rng.choice(buildings)
-            else:
-                lat0, lon0, spread = rng.choice(BOROUGHS)
-                lat, lon = lat0 + rng.gauss(0, spread), lon0 + rng.gauss(0, spread)
-                buildings.append((lat, lon))
-            sid = f"svc-{index:06d}"
-            session.add(
-                Service(
-                    id=sid,
-                    organization_id="org-bench",
-                    name=f"Program {rng.randint(1, 999)}",
-                    status="active",
-                    description="synthetic youth aging health program",
-                )
-            )
-            session.add(Location(id=f"loc-{index:06d}", location_type="physical", latitude=lat, longitude=lon))
-            session.add(ServiceAtLocation(id=f"sal-{index:06d}", service_id=sid, location_id=f"loc-{index:06d}"))
-            session.add(
-                Attribute(
-                    id=f"att-{index:06d}",
-                    link_id=sid,
-                    link_entity="service",
-                    taxonomy_term_id=f"term-{rng.randrange(20):02d}",
-                )
-            )
-            if rng.random() < 0.25:
-                session.add(Language(id=f"lang-{index:06d}", service_id=sid, code="es", name="Spanish"))
-            if index % 2000 == 0:
-                session.flush()
-        session.commit()
-
-
-def brute_force(session: Session, point: tuple[float, float], radius: float, term: str) -> list[str]:
-    """What a directory without indexes does: read everything, filter and sort in Python."""
-    rows = session.execute(
-        select(Service.id, Service.name, Location.latitude, Location.longitude, Attribute.taxonomy_term_id)
-        .join(ServiceAtLocation, ServiceAtLocation.service_id == Service.id)
-        .join(Location, Location.id == ServiceAtLocation.location_id)
-        .join(Attribute, Attribute.link_id == Service.id)
-    ).all()
-    best: dict[str, tuple[float, str]] = {}
-    for service_id, name, lat, lon, term_id in rows:
-        if term_id != term or lat is None:
-            continue
-        distance = haversine_km(point[0], point[1], lat, lon)
-        if distance <= radius and (service_id not in best or distance < best[service_id][0]):
-            best[service_id] = (distance, name)
-    ordered = sorted(best, key=lambda s: (best[s][0], best[s][1].casefold(), s))
-    return ordered[:20]
-
-
-def timed(function, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    samples, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000, result
-
-
-def run(label: str, engine: Engine, services: int, repeat: int) -> None:
-    build(engine, services)
-    rng = random.Random(11)
-    indexed_ms, brute_ms = [], []
-    with Session(engine) as session:
-        located = session.scalar(text("SELECT count(*) FROM hsds_location WHERE latitude IS NOT NULL"))
-        for _ in range(5):
-            lat0, lon0, spread = rng.choice(BOROUGHS)
-            point = (lat0 + rng.gauss(0, spread), lon0 + rng.gauss(0, spread))
-            term = f"term-{rng.randrange(20):02d}"
-            query = SearchQuery(near=point, radius_km=5, need=term, per_page=20)
-            ms, page = timed(lambda q=query: search(session, q), repeat)
-            bms, expected = timed(lambda p=point, t=term: brute_force(session, p, 5, t), max(3, repeat // 5))
-            assert [r.service_id for r in page.results] == expected, "indexed and brute-force answers differ"  # type: ignore[attr-defined]
-            indexed_ms.append(ms)
-            brute_ms.append(bms)
-    indexed, brute = statistics.median(indexed_ms), statistics.median(brute_ms)
-    print(
-        f"{label:<11} located services={located:>6}  search(near, 5 km, need) median {indexed:7.2f} ms   "
-        f"brute-force scan {brute:8.2f} ms   ratio {brute / indexed:5.1f}x"
-    )
-
-
-def main() -> None:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--services", type=int, default=5400)
-    parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/hub_d2_search")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        sqlite = create_engine(f"sqlite:///{folder}/bench.db")
-        run("SQLite", sqlite, args.services, args.repeat)
-        sqlite.dispose()
+    parser.add_argument("--size", type=int, default=1_000_000, help="service-locations to generate")
+    parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--pg-url", default=os.environ.get(PG_URL_ENV) or DEFAULT_PG_URL)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--brute-repeat", type=int, default=5)
+    parser.add_argument("--no-hub", action="store_true", help="only the small search app, not the hub's /hsds")
+    return parser.parse_args(argv)
+
+
+# ---- databases ---------------------------------------------------------------------------------------------------
+def recreate_pg_database(pg_url: str) -> None:
+    name = make_url(pg_url).database
+    if not name or name in PROTECTED_DATABASES:
+        raise SystemExit(f"refusing to drop database {name!r}: give the bench its own database")
+    with psycopg.connect(libpq_url(pg_url, "postgres"), autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def hub_environment(database_url: str, base_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFERRAL_HUB_")}
+    env.update(
+        REFERRAL_HUB_ENV="production",
+        REFERRAL_HUB_SECRET_KEY=secrets.token_urlsafe(48),
+        REFERRAL_HUB_DATABASE_URL=database_url,
+        REFERRAL_HUB_BASE_URL=base_url,
+        REFERRAL_HUB_LOG_LEVEL="WARNING",
+        REFERRAL_HUB_QUEUE_PREFIX="referral-hub-bench-directory",
+        BENCH_DIRECTORY_DATABASE_URL=database_url,
+    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    return env
+
+
+def upgrade_schema(env: dict[str, str]) -> str | None:
+    """``referral-hub db upgrade``; returns the error text when the hub cannot build its schema."""
+    done = subprocess.run(
+        [hub_cli(), "db", "upgrade"], env=env, capture_output=True, timeout=600, cwd=REPO, check=False
+    )
+    return None if done.returncode == 0 else (done.stderr or done.stdout).decode(errors="replace")[-2000:]
+
+
+# ---- requests ----------------------------------------------------------------------------------------------------
+def draw_queries(count: int, seed: int = 11) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    queries = []
+    for _ in range(count):
+        lat, lon = draw_point(rng)
+        queries.append(
+            {
+                "need": need_term_id(rng.choice(NEEDS)),
+                "lat": f"{lat:.6f}",
+                "lng": f"{lon:.6f}",
+                "radius_km": repr(RADIUS_KM),
+                "language": "es",
+                "per_page": "20",
+            }
+        )
+    return queries
+
+
+def app_path(endpoint: str, query: dict[str, str]) -> str:
+    return f"/{endpoint}?{urlencode(query)}"
+
+
+def hsds_path(query: dict[str, str]) -> str:
+    params = {
+        "category": query["need"],
+        "lat": query["lat"],
+        "lng": query["lng"],
+        "radius": query["radius_km"],
+        "language": query["language"],
+        "per_page": query["per_page"],
+    }
+    return f"/hsds/services?{urlencode(params)}"
+
+
+def get_json(port: int, path: str) -> Any:
+    connection = KeepAliveConnection("127.0.0.1", port, timeout=300)
     try:
-        pg = create_engine(args.pg_url, connect_args={"options": "-csearch_path=bench,public"})
-        with pg.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
-            connection.execute(text("CREATE SCHEMA bench"))
-    except Exception as error:
-        print(f"PostgreSQL   skipped: {error}")
-        return
-    try:
-        run("PostgreSQL", pg, args.services, args.repeat)
+        status, body = connection.request(HttpRequest("GET", path, accept="application/json").encode("127.0.0.1", port))
     finally:
-        with pg.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
-        pg.dispose()
+        connection.close()
+    if status != 200:
+        raise RuntimeError(f"GET {path} answered {status}: {body[:500]!r}")
+    return orjson.loads(body)
+
+
+def timed_sequential(port: int, paths: list[str]) -> list[float]:
+    connection = KeepAliveConnection("127.0.0.1", port, timeout=300)
+    samples = []
+    try:
+        for path in paths:
+            raw = HttpRequest("GET", path, accept="application/json").encode("127.0.0.1", port)
+            started = time.perf_counter()
+            status, _ = connection.request(raw)
+            samples.append((time.perf_counter() - started) * 1000)
+            if status != 200:
+                raise RuntimeError(f"GET {path} answered {status}")
+    finally:
+        connection.close()
+    return samples
+
+
+def check_same_answers(app_port: int, hub_port: int | None, queries: list[dict[str, str]]) -> dict[str, Any]:
+    """Search, brute force and /hsds agree on a few queries (ids and order): the bench times correct work."""
+    checked = []
+    for query in queries:
+        searched = get_json(app_port, app_path("search", query))
+        brute = get_json(app_port, app_path("brute", query))
+        ids = [r["service_id"] for r in searched["results"]]
+        if ids != [r["service_id"] for r in brute["results"]]:
+            raise RuntimeError(f"search and brute force disagree for {query}")
+        if hub_port is not None:
+            hub = get_json(hub_port, hsds_path(query))
+            if [s["id"] for s in hub["contents"]] != ids or hub["total_items"] != searched["total"]:
+                raise RuntimeError(f"/hsds and search disagree for {query}")
+        checked.append({"total": searched["total"], "results": len(ids)})
+    return {"queries": len(checked), "totals": [c["total"] for c in checked]}
+
+
+# ---- one database ------------------------------------------------------------------------------------------------
+def _load_summary(result: LoadResult) -> dict[str, Any]:
+    return result.summary()
+
+
+def run_database(name: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    if name == "postgresql":
+        recreate_pg_database(args.pg_url)
+        database_url = args.pg_url
+    else:
+        database_url = f"sqlite:///{folder / 'directory.db'}"
+    hub_port, app_port = free_port(), free_port()
+    env = hub_environment(database_url, f"http://127.0.0.1:{hub_port}")
+    report: dict[str, Any] = {"database": name, "size": args.size}
+    hub_error = None if args.no_hub else upgrade_schema(env)
+    if hub_error:
+        report["hub_schema_error"] = hub_error
+        print(f"  {name}: the hub could not build its schema; benching the search app only:\n{hub_error}")
+    engine: Engine = create_engine(database_url)
+    print(f"  {name}: generating and loading {args.size:,} service-locations …", flush=True)
+    stats: LoadStats = load(engine, args.size, seed=1)
+    engine.dispose()
+    report["import"] = {
+        "service_locations": stats.service_locations,
+        "rows": stats.rows,
+        "load_s": round(stats.insert_s, 1),
+        "index_s": round(stats.index_s, 1),
+        "per_second": round(stats.per_second),
+    }
+    print(
+        f"  {name}: loaded {stats.rows:,} rows in {stats.insert_s:.0f} s + indexes {stats.index_s:.0f} s"
+        f" = {stats.per_second:,.0f} service-locations/s",
+        flush=True,
+    )
+    queries = draw_queries(args.queries)
+    servers: list[Server] = []
+    try:
+        app = Server(
+            "search app",
+            [sys.executable, "-m", "tests.bench.directory_search_app", "--port", str(app_port)],
+            env,
+            app_port,
+            RESULTS / f"directory_search-{name}-app.log",
+        )
+        servers.append(app)
+        hub = None
+        if not args.no_hub and not hub_error:
+            hub = Server(
+                "hub",
+                [
+                    hub_cli(),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(hub_port),
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                ],
+                env,
+                hub_port,
+                RESULTS / f"directory_search-{name}-hub.log",
+            )
+            servers.append(hub)
+        for server in servers:
+            server.wait_healthy(120)
+        report["checked"] = check_same_answers(app_port, hub.port if hub else None, queries[:5])
+        search_paths = [app_path("search", q) for q in queries]
+        sequential = timed_sequential(app_port, search_paths[:100])
+        brute = timed_sequential(app_port, [app_path("brute", q) for q in queries[: args.brute_repeat]])
+        report["sequential_ms"] = {
+            "search_median": round(statistics.median(sequential), 2),
+            "brute_force_median": round(statistics.median(brute), 1),
+            "ratio": round(statistics.median(brute) / statistics.median(sequential), 1),
+        }
+        load_app = run_load(
+            "search app",
+            "127.0.0.1",
+            app_port,
+            [HttpRequest("GET", p, accept="application/json") for p in search_paths],
+            connections=args.connections,
+            processes=2,
+            warmup_s=args.warmup,
+            duration_s=args.duration,
+        )
+        report["load_app"] = _load_summary(load_app)
+        if hub is not None:
+            load_hub = run_load(
+                "hub /hsds",
+                "127.0.0.1",
+                hub.port,
+                [HttpRequest("GET", hsds_path(q), accept="application/json") for q in queries],
+                connections=args.connections,
+                processes=2,
+                warmup_s=args.warmup,
+                duration_s=args.duration,
+            )
+            report["load_hub"] = _load_summary(load_hub)
+            hub_sequential = timed_sequential(hub.port, [hsds_path(q) for q in queries[:100]])
+            report["sequential_ms"]["hub_median"] = round(statistics.median(hub_sequential), 2)
+            report["sequential_ms"]["hub_ratio"] = round(
+                statistics.median(brute) / statistics.median(hub_sequential), 1
+            )
+    finally:
+        for server in servers:
+            server.stop()
+    return report
+
+
+# ---- report ------------------------------------------------------------------------------------------------------
+def verdicts(report: dict[str, Any]) -> dict[str, bool]:
+    primary = report.get("load_hub") or report["load_app"]
+    ratio = report["sequential_ms"].get("hub_ratio") or report["sequential_ms"]["ratio"]
+    return {
+        "p95": primary["p95_ms"] is not None and primary["p95_ms"] <= TARGET_P95_MS and primary["errors"] == 0,
+        "ratio": ratio >= TARGET_RATIO,
+        "import": report["import"]["per_second"] >= TARGET_IMPORT_PER_S,
+    }
+
+
+def format_report(reports: list[dict[str, Any]]) -> str:
+    lines = [
+        f"{'database':<11} {'endpoint':<10} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'errors':>6} | "
+        f"{'seq median':>10} {'brute':>9} {'ratio':>7} | {'import/s':>9}"
+    ]
+    for report in reports:
+        seq = report["sequential_ms"]
+        for key, label, median, ratio in (
+            ("load_hub", "/hsds", seq.get("hub_median"), seq.get("hub_ratio")),
+            ("load_app", "search()", seq["search_median"], seq["ratio"]),
+        ):
+            if key not in report:
+                continue
+            load_result = report[key]
+            lines.append(
+                f"{report['database']:<11} {label:<10} {load_result['throughput_rps']:>7.0f}"
+                f" {load_result['p50_ms']:>7.2f} {load_result['p95_ms']:>7.2f} {load_result['p99_ms']:>7.2f}"
+                f" {load_result['errors']:>6} | {median:>10.2f} {seq['brute_force_median']:>9.1f} {ratio:>6.1f}x"
+                f" | {report['import']['per_second']:>9,}"
+            )
+        marks = verdicts(report)
+        lines.append(
+            f"{'':<11} targets: p95 ≤ {TARGET_P95_MS:g} ms {'met' if marks['p95'] else 'MISSED'};"
+            f" ≥ {TARGET_RATIO:g}× brute force {'met' if marks['ratio'] else 'MISSED'};"
+            f" import ≥ {TARGET_IMPORT_PER_S:,.0f}/s {'met' if marks['import'] else 'MISSED'}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    RESULTS.mkdir(exist_ok=True)
+    started = time.monotonic()
+    load_before = os.getloadavg()
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="bench-directory-") as folder:
+        for name in [d.strip() for d in args.databases.split(",") if d.strip()]:
+            print(f"\n{name}:", flush=True)
+            reports.append(run_database(name, args, Path(folder)))
+    summary = {
+        "settings": {k: v for k, v in vars(args).items() if k != "pg_url"},
+        "machine": {"cpus": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg()},
+        "seconds": round(time.monotonic() - started),
+        "results": reports,
+    }
+    (RESULTS / "directory_search.json").write_text(json.dumps(summary, indent=2, default=str))
+    print()
+    print(format_report(reports))
+    print(f"\nload average before/after: {load_before} / {os.getloadavg()}; {summary['seconds']} s in all")
+    if load_before[0] > 1.0:
+        print("note: the machine was already busy; absolute latencies include other work's CPU use")
+    return 0 if all(all(verdicts(r).values()) for r in reports) else 3
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
