@@ -22,6 +22,14 @@ Design (issue 5, scope 5: "PostgreSQL full-text; SQLite FTS5 … Spatial index o
     never loses a point.
   - PostgreSQL: GiST expression index on ``ll_to_earth(latitude, longitude)`` (``cube`` +
     ``earthdistance``), queried with ``earth_box``; maintained by PostgreSQL itself.
+* **Search tables** (what ``resource_directory.search`` reads; details further down):
+  ``hsds_search_location`` (one row per active service at each location, every filterable fact
+  denormalised, B-tree on ``(lat_band, longitude)``) and ``hsds_search_term`` (the same rows once per
+  taxonomy term, B-tree on ``(term_key, lat_band, longitude)``), with ``hsds_search_term_key`` giving
+  terms small integer keys. Triggers keep them current: on SQLite per row, immediately; on PostgreSQL
+  the row triggers note the service in ``hsds_search_dirty`` and one deferred trigger refreshes all
+  noted services at COMMIT. Bulk loads drop the extras, load, and call :func:`create_extras`, which
+  rebuilds everything set-wise.
 """
 
 # Every SQL string here is assembled from module constants and trigger row names (NEW/OLD), never from

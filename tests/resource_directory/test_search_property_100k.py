@@ -78,6 +78,7 @@ def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         _ensure_pg_database(PG_URL)
         engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema},public"})
         with engine.begin() as connection:
+            _drop_stale_schemas(connection)
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as error:  # any connection failure
@@ -92,6 +93,17 @@ def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         with engine.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+def _drop_stale_schemas(connection: Any) -> None:
+    """Drop generated directories left behind by killed runs (their process no longer exists)."""
+    for (name,) in connection.execute(text(r"SELECT nspname FROM pg_namespace WHERE nspname ~ '^p100k_[0-9]+$'")):
+        try:
+            os.kill(int(name[6:]), 0)
+        except ProcessLookupError:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        except PermissionError:
+            pass
 
 
 def _expanded(need: str | None, truth: Truth) -> set[str] | None:
@@ -177,11 +189,27 @@ def _page(session: Session, query: SearchQuery, page: int) -> Any:
     return search(session, SearchQuery(**{**fields, "page": page}))
 
 
+def _assert_clustered_like_a_real_directory(engine: Engine) -> None:
+    """Dense cities and sparse countryside: the busiest 0.1° × 1° cell dwarfs the median one.
+
+    (Checked inside the one test per database: with pytest-xdist every test may run on another
+    worker, and each worker would generate its own 100,000-location directory.)
+    """
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM hsds_service_at_location")).scalar_one() == SIZE
+        cells = connection.execute(
+            text("SELECT count(*) FROM hsds_search_location GROUP BY lat_band, CAST(longitude AS INTEGER)")
+        ).scalars()
+        counts = sorted(cells, reverse=True)
+    assert counts[0] > 20 * counts[len(counts) // 2]
+
+
 @pytest.mark.slow
 def test_random_searches_equal_brute_force_haversine_on_100k_locations(generated: Engine) -> None:
     truth = _truth
     assert truth is not None
     assert len(truth.sal) == SIZE
+    _assert_clustered_like_a_real_directory(generated)
     rng = random.Random(20240506)
     locations = sorted(truth.locations)
     non_empty = 0
@@ -199,18 +227,3 @@ def test_random_searches_equal_brute_force_haversine_on_100k_locations(generated
                 assert got == expected[start : start + query.per_page], (query, number)
             non_empty += bool(expected)
     assert non_empty >= QUERIES // 3  # many random searches find something: they test real work
-
-
-def test_generated_directory_is_clustered_not_uniform(generated: Engine) -> None:
-    """A sanity check on the generator: dense cities and sparse countryside, as real directories are."""
-    with generated.connect() as connection:
-        bands = connection.execute(
-            text("SELECT count(*) FROM hsds_search_location GROUP BY lat_band, CAST(longitude AS INTEGER)")
-        ).scalars()
-        counts = sorted(bands, reverse=True)
-    assert counts[0] > 20 * counts[len(counts) // 2]  # the busiest 0.1° × 1° cell dwarfs the median one
-
-
-def test_generated_size_is_what_was_asked(generated: Engine) -> None:
-    with generated.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM hsds_service_at_location")).scalar_one() == SIZE
