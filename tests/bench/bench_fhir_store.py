@@ -310,9 +310,9 @@ def seed(pg_url: str, tasks: int, owners: int, now: datetime, fhir_base: str) ->
                 tables["bench_baseline_task"].append(
                     (task.pk, task.resource_id, task.owner, task.status, updated, body)
                 )
-                for model, rows in index_rows(task.body, task.pk, bases).items():
+                for model, index in index_rows(task.body, bases).items():
                     name = model.__tablename__
-                    for row in rows:
+                    for row in ({"resource_pk": task.pk, "resource_type": "Task", **r} for r in index):
                         if name not in columns:
                             columns[name] = list(row)
                         tables.setdefault(name, []).append(
