@@ -41,9 +41,7 @@ def configure_logging(app: Flask) -> None:
             )
         )
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     root = logging.getLogger("referral_hub")
     root.handlers[:] = [handler]
     root.setLevel(app.config["LOG_LEVEL"])
