@@ -103,6 +103,8 @@ def setup_accounts(app: Flask) -> None:
     login_manager.session_protection = "basic"
     csrf.init_app(app)
     limiter.init_app(app)
+    # Bearer-token APIs are not sign-in forms: skip the limiter's per-request bookkeeping there.
+    limiter.request_filter(lambda: is_api_path(request.path))
     app.before_request(_csrf_unless_api)
     app.before_request(_gates)
     app.register_blueprint(bp)
