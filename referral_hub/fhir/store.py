@@ -37,7 +37,7 @@ from referral_hub.fhir.models import (
 from referral_hub.fhir.outcomes import FhirError, OutcomeIssue
 from referral_hub.fhir.references import parse_reference
 from referral_hub.fhir.validation import ValidationError, validate_resource
-from referral_hub.fhir.writes import insert_version_one, replace_version
+from referral_hub.fhir.writes import insert_many_version_one, insert_version_one, replace_version
 
 _MAX_CAS_RETRIES = 3
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
@@ -154,6 +154,33 @@ class ResourceStore:
         body["id"] = assigned_id or str(uuid.uuid4())
         warnings = self._validate(body, None, workflow)
         return WriteResult(self._insert(body, "POST", workflow), True, warnings)
+
+    def create_many(self, resources: Sequence[dict[str, Any]], *, workflow: bool = True) -> list[WriteResult]:
+        """Create resources that carry their own new ids (derived records, e.g. screening extraction), in one
+        round trip on PostgreSQL. Each is validated and runs its write hooks like a single create.
+
+        :raises FhirError: on the first invalid resource (nothing is written then).
+        """
+        prepared = []
+        for resource in resources:
+            body = copy.deepcopy(resource)
+            if not is_valid_id(body.get("id")):
+                raise FhirError.single(400, "invalid", "create_many needs a valid id on every resource")
+            prepared.append((body, self._validate(body, None, workflow)))
+        if not prepared:
+            return []
+        mark_data_written(self.session)
+        items = []
+        for body, _warnings in prepared:
+            now = self._stamp(body, 1)
+            items.append((body, now, "PUT", index_rows(body, self.local_bases)))
+        pks = insert_many_version_one(self.session, items)
+        results = []
+        for (body, warnings), (_b, now, _m, _r), pk in zip(prepared, items, pks, strict=True):
+            stored = StoredResource(pk, body["resourceType"], body["id"], 1, now, body)
+            self._after_write(stored, None, workflow)
+            results.append(WriteResult(stored, True, warnings))
+        return results
 
     def update(
         self,

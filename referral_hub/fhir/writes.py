@@ -125,6 +125,24 @@ def insert_version_one(
     return int(_run_ctes(session, ctes, params).scalar_one())
 
 
+def insert_many_version_one(
+    session: Session, items: Sequence[tuple[dict[str, Any], datetime, str, IndexRows]]
+) -> list[int]:
+    """:func:`insert_version_one` for several resources in one statement on PostgreSQL; pks in input order."""
+    if not items:
+        return []
+    if not _is_postgres(session) or len(items) == 1:
+        return [insert_version_one(session, *item) for item in items]
+    params: dict[str, Any] = {}
+    ctes: list[str] = []
+    for k, (body, last_updated, method, rows) in enumerate(items):
+        ctes += resource_ctes(f"r{k}", body, last_updated, method, rows, params)
+    # Only aliases chosen here are spliced in; every value is a bound parameter.
+    pick = " UNION ALL ".join(f"SELECT {k} AS k, pk FROM r{k}" for k in range(len(items)))  # noqa: S608
+    found = dict(session.execute(text(f"WITH {', '.join(ctes)} {pick}"), params).all())
+    return [int(found[k]) for k in range(len(items))]
+
+
 def replace_version(
     session: Session,
     pk: int,

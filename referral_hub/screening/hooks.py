@@ -78,11 +78,12 @@ def run_extraction(session: Session, qr: dict[str, Any], instrument: Any) -> lis
     store = _store(session)
     produced = {(r["resourceType"], r["id"]) for r in result.resources}
     existing = _current_bodies(session, produced)
+    # New resources go to the store together (one round trip on PostgreSQL for a dozen Observations).
+    store.create_many([r for r in result.resources if (r["resourceType"], r["id"]) not in existing], workflow=False)
     for resource in result.resources:
         key = (resource["resourceType"], resource["id"])
         current = existing.get(key)
         if current is None:
-            store.create(resource, workflow=False, assigned_id=resource["id"])
             continue
         if resource["resourceType"] == "Condition":
             continue  # staff may have confirmed or refuted it; their judgement wins over re-extraction
