@@ -12,6 +12,7 @@ still commit atomically, but the commit does not wait for the WAL flush), see :f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -84,6 +85,7 @@ _PG_TYPES: tuple[tuple[type, str], ...] = (
 )
 
 
+@functools.cache
 def _pg_type(column: Any) -> str:
     column_type = column.type
     impl = getattr(column_type, "impl", column_type)

@@ -20,6 +20,7 @@ Public directory types are visible to every authenticated principal and need no 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -50,6 +51,10 @@ CREATOR = 0
 #: neither reused nor reassigned), so hits are cached for the process; misses are not (the organization may be
 #: created later). Saves one query per Organization reference on every referral Task write.
 _ORG_IDS: dict[str, int] = {}
+#: FHIR Organizations that are not hub organizations (partners' own records), remembered briefly: an organization
+#: registered later is picked up within ``_MISS_TTL_S`` on every node.
+_NOT_HUB_ORGS: dict[str, float] = {}
+_MISS_TTL_S = 30.0
 
 
 def _local_bases() -> tuple[str, ...]:
@@ -96,12 +101,19 @@ def organizations_for_reference(session: Session, reference: Any, bases: tuple[s
         return set()
     org_id = _ORG_IDS.get(resource_id)
     if org_id is None:
+        missed_at = _NOT_HUB_ORGS.get(resource_id)
+        if missed_at is not None and time.monotonic() - missed_at < _MISS_TTL_S:
+            return set()
         org_id = session.execute(
             select(Organization.id).where(Organization.fhir_id == resource_id)
         ).scalar_one_or_none()
-        if org_id is not None:
-            _ORG_IDS[resource_id] = org_id
-    return {org_id} if org_id is not None else set()
+        if org_id is None:
+            if len(_NOT_HUB_ORGS) > 10_000:
+                _NOT_HUB_ORGS.clear()
+            _NOT_HUB_ORGS[resource_id] = time.monotonic()
+            return set()
+        _ORG_IDS[resource_id] = org_id
+    return {org_id}
 
 
 def task_organizations(session: Session, task: dict[str, Any], bases: tuple[str, ...] | None = None) -> set[int]:
