@@ -9,7 +9,8 @@ Design (issue 5, scope 5: "PostgreSQL full-text; SQLite FTS5 … Spatial index o
 
 * **Search document** per service = name (weight A), alternate name + organization name + the
   names of taxonomy terms attached to the service (B), description + eligibility (C). Kept current
-  by triggers on ``hsds_service`` and ``hsds_attribute``; :func:`refresh_search_index` rebuilds it
+  by triggers on ``hsds_service`` and ``hsds_attribute`` (SQLite: per row; PostgreSQL: at COMMIT,
+  together with the search tables below); :func:`refresh_search_index` rebuilds it
   after bulk imports or organization renames (organization names are not watched by triggers).
   - SQLite: FTS5 table ``hsds_service_fts`` (porter stemming, diacritics folded). FTS5 rowids are
     integers and SQLite may renumber the implicit rowids of ``hsds_service`` on VACUUM, so a key
@@ -237,11 +238,10 @@ POSTGRESQL_EXTRAS: tuple[str, ...] = (
     "   PERFORM hsds_service_search_refresh(ARRAY[NEW.link_id]::text[]); END IF;"
     "  RETURN NULL;"
     " END $$",
-    "CREATE OR REPLACE TRIGGER hsds_service_search_service AFTER INSERT OR UPDATE OF"
-    " name, alternate_name, description, eligibility_description, organization_id ON hsds_service"
-    " FOR EACH ROW EXECUTE FUNCTION hsds_service_search_on_service()",
-    "CREATE OR REPLACE TRIGGER hsds_service_search_attribute AFTER INSERT OR UPDATE OR DELETE ON hsds_attribute"
-    " FOR EACH ROW EXECUTE FUNCTION hsds_service_search_on_attribute()",
+    # The documents are refreshed at COMMIT with the search tables (``hsds_search_flush`` below), once per
+    # transaction; the per-row triggers of earlier versions made an import pay one refresh per row.
+    "DROP TRIGGER IF EXISTS hsds_service_search_service ON hsds_service",
+    "DROP TRIGGER IF EXISTS hsds_service_search_attribute ON hsds_attribute",
 )
 
 POSTGRESQL_DROP: tuple[str, ...] = (
@@ -592,7 +592,8 @@ _PG_FLUSH = [
     f"CREATE TABLE IF NOT EXISTS {SEARCH_DIRTY_TABLE} (service_id VARCHAR(36) PRIMARY KEY)",
     "CREATE OR REPLACE FUNCTION hsds_search_flush() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE ids text[]; BEGIN"
     f" WITH gone AS (DELETE FROM {SEARCH_DIRTY_TABLE} RETURNING service_id) SELECT array_agg(service_id) INTO ids"
-    " FROM gone; IF ids IS NOT NULL THEN PERFORM hsds_search_refresh(ids); END IF; RETURN NULL; END $$",
+    " FROM gone; IF ids IS NOT NULL THEN PERFORM hsds_search_refresh(ids); PERFORM hsds_service_search_refresh(ids);"
+    " END IF; RETURN NULL; END $$",
     f"DROP TRIGGER IF EXISTS hsds_search_dirty_flush ON {SEARCH_DIRTY_TABLE}",
     f"CREATE CONSTRAINT TRIGGER hsds_search_dirty_flush AFTER INSERT ON {SEARCH_DIRTY_TABLE}"
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hsds_search_flush()",

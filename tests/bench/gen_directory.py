@@ -105,8 +105,8 @@ HOURS = (
     ("WEEKLY", "MO,TU,WE,TH,FR", "08:00", "20:00"),
     ("WEEKLY", "SA,SU", "10:00", "14:00"),
     ("WEEKLY", "MO,WE,FR", "13:00", "19:00"),
-    ("DAILY", None, "20:00", "08:00"),  # night shelter: closes the next morning
-    ("DAILY", None, "00:00", "00:00"),  # 24 hours
+    ("WEEKLY", "SU,MO,TU,WE,TH,FR,SA", "20:00", "08:00"),  # night shelter: closes the next morning
+    ("WEEKLY", "SU,MO,TU,WE,TH,FR,SA", "00:00", "00:00"),  # 24 hours (HSDS 3.0 freq is WEEKLY or MONTHLY)
     ("WEEKLY", "TU,TH", "09:30", "12:30"),
 )
 _WORDS_A = ("Community", "Neighborhood", "Family", "Youth", "Senior", "Downtown", "Eastside", "Clínica", "St. Mary's")
