@@ -101,11 +101,12 @@ def _row_locked(app: Flask, message_id: int) -> Iterator[Connection]:
         yield conn
 
 
+# Row locks exist on PostgreSQL only; on SQLite the worker's heartbeat decides (tested separately).
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_job_running_right_now_is_not_handed_out_again(
     make_app: Callable[..., Flask], redis_server: PrivateRedis, backend: str
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("row locks exist on PostgreSQL only; SQLite relies on the worker's heartbeat")
     app = make_app(redis=True)
     message_id = _dispatched_row(app, age_s=10)
     with _row_locked(app, message_id):
