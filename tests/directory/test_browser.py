@@ -6,55 +6,28 @@ Skips when Chromium or Playwright is missing, unless ``REFERRAL_HUB_REQUIRE_SERV
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from tests.directory.directory_testing import result_miles
-from tests.web.hub_testing import seed, service_missing
-
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).resolve().parents[1] / "web" / "vendor" / "axe-core" / "axe.min.js"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+from tests.web.browser_support import launch_chromium, serious_axe_violations, served
+from tests.web.hub_testing import seed
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        service_missing("Chromium", f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        service_missing("Playwright", str(exc))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
 def live(demo_sqlite_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, demo_sqlite_app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    demo_sqlite_app.config["BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-def _serious_axe_violations(page: Any) -> list[str]:
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
-    return [f"{v['id']}: {v['help']}" for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    with served(demo_sqlite_app) as url:
+        yield url
 
 
 def test_clinic_staff_find_food_near_a_zip_on_a_phone(chromium: Any, live: str, demo_sqlite_app: Flask) -> None:
@@ -70,7 +43,7 @@ def test_clinic_staff_find_food_near_a_zip_on_a_phone(chromium: Any, live: str, 
     page.wait_for_url(live + "/")
     page.goto(live + "/directory/")
     assert page.get_by_role("heading", level=1).inner_text() == "Find services"
-    assert _serious_axe_violations(page) == []
+    assert serious_axe_violations(page) == []
 
     page.get_by_text("Food", exact=True).click()  # a chip's label selects its radio
     assert page.locator("#need-food-insecurity").is_checked()
@@ -91,6 +64,6 @@ def test_clinic_staff_find_food_near_a_zip_on_a_phone(chromium: Any, live: str, 
     name = first.inner_text()
     first.click()
     assert page.get_by_role("heading", level=1).inner_text() == name
-    assert _serious_axe_violations(page) == []
+    assert serious_axe_violations(page) == []
     assert csp_errors == []
     context.close()

@@ -6,28 +6,15 @@ Skips when Chromium or Playwright is missing, unless ``REFERRAL_HUB_REQUIRE_SERV
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from referral_hub.security.principal import ROLES
-from tests.web.hub_testing import Seeded, next_totp_code, seed, service_missing
-
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.web.browser_support import launch_chromium, serious_axe_violations, served
+from tests.web.hub_testing import Seeded, next_totp_code, seed
 
 NAV_EN = {
     "clinic_staff": ["Home", "Patients", "Find services", "My account"],
@@ -49,39 +36,17 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        service_missing("Chromium", f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        service_missing("Playwright", str(exc))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
 def live(sqlite_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, sqlite_app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    sqlite_app.config["BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(sqlite_app) as url:
+        yield url
 
 
 def _nav(page: Any) -> list[str]:
     return [text.strip() for text in page.locator('[data-testid="main-nav"] a').all_inner_texts()]
-
-
-def _serious_axe_violations(page: Any) -> list[str]:
-    # Evaluated through the DevTools protocol, which the page's CSP does not govern (no inline script is added).
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
-    return [f"{v['id']}: {v['help']}" for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -106,7 +71,7 @@ def test_role_signs_in_sees_its_menu_and_switches_to_spanish(
     page.wait_for_url(live + "/")
     assert _nav(page) == NAV_EN[role]
     assert page.get_by_role("heading", level=1).inner_text().startswith("Hello")
-    assert _serious_axe_violations(page) == []
+    assert serious_axe_violations(page) == []
 
     page.get_by_role("button", name="Español").click()
     page.wait_for_load_state()
@@ -116,6 +81,6 @@ def test_role_signs_in_sees_its_menu_and_switches_to_spanish(
     page.get_by_role("link", name="Mi cuenta").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Mi cuenta"
     assert page.get_by_role("button", name="Cerrar sesión").is_visible()
-    assert _serious_axe_violations(page) == []
+    assert serious_axe_violations(page) == []
     assert csp_errors == []
     context.close()

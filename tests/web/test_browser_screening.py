@@ -8,61 +8,27 @@ Skips when Chromium or Playwright is missing, unless ``REFERRAL_HUB_REQUIRE_SERV
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
-from tests.web.hub_testing import Seeded, seed, service_missing
-
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.web.browser_support import launch_chromium, serious_axe_violations, served
+from tests.web.hub_testing import Seeded, seed
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        service_missing("Chromium", f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        service_missing("Playwright", str(exc))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
 def live(sqlite_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, sqlite_app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    sqlite_app.config["BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-def _serious_axe_violations(page: Any) -> list[str]:
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
-    return [f"{v['id']}: {v['help']}" for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    with served(sqlite_app) as url:
+        yield url
 
 
 def _answer(page: Any, link_id: str, label: str) -> None:
@@ -100,7 +66,7 @@ def test_clinic_staff_screen_an_english_and_a_spanish_speaking_patient(
     page.get_by_label("Preferred language").select_option("en")
     page.get_by_label("Phone").fill("555-010-7788")
     page.get_by_label("ZIP code").fill("10451")
-    assert _serious_axe_violations(page) == []
+    assert serious_axe_violations(page) == []
     page.get_by_role("button", name="Register patient").click()
     page.wait_for_url("**/screening/patients/*")
     assert page.get_by_role("heading", level=1).inner_text() == "Jordan Baker"
@@ -118,7 +84,7 @@ def test_clinic_staff_screen_an_english_and_a_spanish_speaking_patient(
     _answer(page, "/96779-4", "No")
     for link_id in ("/95618-5", "/95617-7", "/95616-9", "/95615-1"):
         _answer(page, link_id, "Never")
-    assert _serious_axe_violations(page) == []
+    assert serious_axe_violations(page) == []
     # Save and resume keeps the answers.
     page.get_by_role("button", name="Save and finish later").click()
     page.wait_for_url("**/questionnaire?response=*")
@@ -127,7 +93,7 @@ def test_clinic_staff_screen_an_english_and_a_spanish_speaking_patient(
     page.wait_for_url("**/findings?response=*")
     assert _domains(page) == {"food-insecurity", "housing-instability"}
     assert page.get_by_text("Food: not always enough to eat").first.is_visible()
-    assert _serious_axe_violations(page) == []
+    assert serious_axe_violations(page) == []
 
     # 3. Confirm the food concern with the patient and record a goal for it.
     food = page.locator('[data-testid="concern"]', has_text="Food: not always enough to eat")
@@ -156,7 +122,7 @@ def test_clinic_staff_screen_an_english_and_a_spanish_speaking_patient(
     assert page.locator(".hub-q-items").get_attribute("lang") == "es"
     _answer(page, "/88122-7", "Con frecuencia es cierto")
     _answer(page, "/88123-5", "Nunca es cierto")
-    assert _serious_axe_violations(page) == []
+    assert serious_axe_violations(page) == []
     page.get_by_role("button", name="Submit screening").click()
     page.wait_for_url("**/findings?response=*")
     assert _domains(page) == {"food-insecurity"}
