@@ -261,7 +261,7 @@ def extras_sql(dialect_name: str) -> tuple[str, ...]:
         return SQLITE_EXTRAS
     if dialect_name == "postgresql":
         return POSTGRESQL_EXTRAS
-    raise NotImplementedError(f"no search/spatial extras for dialect {dialect_name!r}")
+    raise ValueError(f"the directory supports SQLite and PostgreSQL, not {dialect_name!r}")
 
 
 def create_extras(connection: Connection) -> None:
