@@ -173,7 +173,8 @@ def test_many_errors_are_capped_and_reported_together(referral_task: dict[str, A
     exc = rejection(referral_task)
 
     assert exc.http_status == 400
-    assert 1 < len(exc.issues) <= 60
+    assert len(exc.issues) > 1
+    assert len(exc.issues) <= 60
 
 
 def test_validation_error_lists_errors_first_and_names_the_status(referral_task: dict[str, Any]) -> None:
