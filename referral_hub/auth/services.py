@@ -75,7 +75,8 @@ def register_client(
         raise ClientRegistrationError("only clients of a program organization may see all compartments")
     secret = None if jwks is not None else generate_secret()
     client = ApiClient(
-        client_id=secrets.token_urlsafe(18),
+        # Hex: never starts with "-" or "=" (which CLIs take for options and spreadsheets for formulas).
+        client_id=secrets.token_hex(16),
         name=name,
         organization_id=organization.id,
         secret_hash=hash_secret(secret) if secret else None,
