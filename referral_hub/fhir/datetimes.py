@@ -17,9 +17,6 @@ _DATE_RE = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
 )
 
-MIN_INSTANT = datetime(1, 1, 2, tzinfo=UTC)
-MAX_INSTANT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
-
 
 def parse_range(text: str) -> tuple[datetime, datetime] | None:
     """The UTC range a FHIR date/dateTime/instant denotes, or None if it is not one."""

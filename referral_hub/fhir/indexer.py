@@ -47,15 +47,14 @@ expressions (a restricted, documented subset) into closures over plain dicts, on
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from calendar import monthrange
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from referral_hub.fhir.datetimes import parse_range
 from referral_hub.fhir.fhirpath_lite import CompiledPath, Node, compile_expression
 from referral_hub.fhir.search_params import COLUMN_PARAMS, SearchParam, all_resource_types, params_for
 
@@ -128,52 +127,14 @@ def normalize_string(value: str) -> str:
 
 # --- dates ---------------------------------------------------------------------------------------------------------
 
-_DATE_RE = re.compile(
-    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
-)
-
 
 def date_range(text: str) -> tuple[datetime, datetime] | None:
     """The UTC range a FHIR date/dateTime/instant covers at its precision, or None if it does not parse.
 
-    "2020" → 2020-01-01T00:00:00Z .. 2020-12-31T23:59:59.999999Z; "2020-09-11T21:56:54.671Z" covers that
-    millisecond. A value without a zone is taken as UTC (FHIR leaves it to the server).
+    One implementation serves indexing and searching (:func:`referral_hub.fhir.datetimes.parse_range`), so a stored
+    value and a search value of the same text always denote the same range.
     """
-    match = _DATE_RE.fullmatch(text)
-    if match is None:
-        return None
-    year_s, month_s, day_s, hour_s, minute_s, second_s, fraction_s, zone_s = match.groups()
-    try:
-        year = int(year_s)
-        if month_s is None:
-            low = datetime(year, 1, 1)
-            high = datetime(year, 12, 31, 23, 59, 59, 999999)
-        elif day_s is None:
-            month = int(month_s)
-            low = datetime(year, month, 1)
-            high = datetime(year, month, monthrange(year, month)[1], 23, 59, 59, 999999)
-        elif hour_s is None:
-            low = datetime(year, int(month_s), int(day_s))
-            high = low.replace(hour=23, minute=59, second=59, microsecond=999999)
-        else:
-            low = datetime(year, int(month_s), int(day_s), int(hour_s), int(minute_s))
-            if second_s is None:
-                high = low.replace(second=59, microsecond=999999)
-            else:
-                low = low.replace(second=int(second_s))
-                if fraction_s is None:
-                    high = low.replace(microsecond=999999)
-                else:
-                    digits = fraction_s[:6]
-                    low = low.replace(microsecond=int(digits.ljust(6, "0")))
-                    high = low + timedelta(microseconds=10 ** (6 - len(digits)) - 1)
-        if zone_s is None or zone_s == "Z":
-            return low.replace(tzinfo=UTC), high.replace(tzinfo=UTC)
-        sign = 1 if zone_s[0] == "+" else -1
-        offset = timezone(sign * timedelta(hours=int(zone_s[1:3]), minutes=int(zone_s[4:6])))
-        return low.replace(tzinfo=offset).astimezone(UTC), high.replace(tzinfo=offset).astimezone(UTC)
-    except (ValueError, OverflowError):  # month 13, 24:00, year 1 with a negative offset…
-        return None
+    return parse_range(text)
 
 
 # --- converters: (param code, [(value, choice type)]) → index values ---------------------------------------------
