@@ -589,10 +589,10 @@ def register_bench_client(env: dict[str, str]) -> ClientCredentials:
     return ClientCredentials(data["client_id"], data["client_secret"])
 
 
-def fetch_token(hub_port: int, credentials: ClientCredentials) -> str:
+def fetch_token(hub_port: int, credentials: ClientCredentials, scopes: str = BENCH_SCOPES) -> str:
     """``Bearer <token>`` from the hub's token endpoint (client_credentials, client_secret_basic). Tokens live
     five minutes, so the bench fetches a fresh one before each scenario."""
-    body = f"grant_type=client_credentials&scope={quote(BENCH_SCOPES)}".encode()
+    body = f"grant_type=client_credentials&scope={quote(scopes)}".encode()
     request = HttpRequest(
         "POST",
         "/oauth/token",

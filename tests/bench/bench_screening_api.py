@@ -30,7 +30,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 import psycopg
@@ -128,26 +127,6 @@ def register_client(env: dict[str, str]) -> store_bench.ClientCredentials:
     )  # fmt: skip
     data = json.loads(out[out.index("{") :])
     return store_bench.ClientCredentials(data["client_id"], data["client_secret"])
-
-
-def fetch_token(port: int, credentials: store_bench.ClientCredentials) -> str:
-    body = f"grant_type=client_credentials&scope={quote(BENCH_SCOPES)}".encode()
-    request = HttpRequest(
-        "POST",
-        "/oauth/token",
-        body,
-        content_type="application/x-www-form-urlencoded",
-        accept="application/json",
-        headers=(("Authorization", credentials.basic()),),
-    )
-    connection = KeepAliveConnection("127.0.0.1", port)
-    try:
-        status, answer = connection.request(request.encode("127.0.0.1", port))
-    finally:
-        connection.close()
-    if status != 200:
-        raise RuntimeError(f"token endpoint answered {status}: {answer[:300]!r}")
-    return "Bearer " + orjson.loads(answer)["access_token"]
 
 
 def create_patients(port: int, auth: tuple[tuple[str, str], ...], count: int) -> list[str]:
@@ -304,7 +283,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         auth: tuple[tuple[str, str], ...] = ()
         if store_bench.api_requires_token(hub_port):
             credentials = register_client(env)
-            auth = (("Authorization", fetch_token(hub_port, credentials)),)
+            auth = (("Authorization", store_bench.fetch_token(hub_port, credentials, BENCH_SCOPES)),)
             print("the FHIR API requires a token: registered a bench client (program organization)", flush=True)
         patients = create_patients(hub_port, auth, PATIENTS)
         bodies = [ahc_response(rng, rng.choice(patients)) for _ in range(RESPONSES)]
