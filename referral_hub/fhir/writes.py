@@ -131,8 +131,10 @@ def insert_many_version_one(
     """:func:`insert_version_one` for several resources in one statement on PostgreSQL; pks in input order."""
     if not items:
         return []
-    if not _is_postgres(session) or len(items) == 1:
-        return [insert_version_one(session, *item) for item in items]
+    if len(items) == 1:
+        return [insert_version_one(session, *items[0])]
+    if not _is_postgres(session):
+        return _plain_insert_many(session, items)
     params: dict[str, Any] = {}
     ctes: list[str] = []
     for k, (body, last_updated, method, rows) in enumerate(items):
@@ -141,6 +143,48 @@ def insert_many_version_one(
     pick = " UNION ALL ".join(f"SELECT {k} AS k, pk FROM r{k}" for k in range(len(items)))  # noqa: S608
     found = dict(session.execute(text(f"WITH {', '.join(ctes)} {pick}"), params).all())
     return [int(found[k]) for k in range(len(items))]
+
+
+def _plain_insert_many(session: Session, items: Sequence[tuple[dict[str, Any], datetime, str, IndexRows]]) -> list[int]:
+    """SQLite: one multi-row INSERT … RETURNING for the current rows, then one executemany per table (a directory
+    projection of 9,000 resources went from 44,000 statements to a few dozen)."""
+    current = FhirResource.__table__
+    returned = session.execute(
+        insert(current).returning(current.c.pk, sort_by_parameter_order=True),
+        [
+            {
+                "resource_type": body["resourceType"],
+                "resource_id": body["id"],
+                "version_id": 1,
+                "last_updated": last_updated,
+                "body": body,
+            }
+            for body, last_updated, _method, _rows in items
+        ],
+    )
+    pks = [int(pk) for pk in returned.scalars()]
+    versions = [
+        {
+            "resource_pk": pk,
+            "resource_type": body["resourceType"],
+            "resource_id": body["id"],
+            "version_id": 1,
+            "last_updated": last_updated,
+            "method": method,
+            "body": body,
+        }
+        for pk, (body, last_updated, method, _rows) in zip(pks, items, strict=True)
+    ]
+    session.execute(insert(FhirResourceVersion.__table__), versions)
+    for table in INDEX_TABLES:
+        values = [
+            {**row, "resource_pk": pk, "resource_type": body["resourceType"]}
+            for pk, (body, _updated, _method, rows) in zip(pks, items, strict=True)
+            for row in rows.get(table) or ()
+        ]
+        if values:
+            session.execute(insert(table.__table__), values)
+    return pks
 
 
 def replace_version(
