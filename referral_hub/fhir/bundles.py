@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from referral_hub.audit.rest import record_read, record_refusal, record_search, search_param_names
 from referral_hub.fhir.batch import discard_pending, flush_batch
 from referral_hub.fhir.outcomes import FhirError, OutcomeIssue, operation_outcome
-from referral_hub.fhir.search import execute_search, parse_search
+from referral_hub.fhir.search import run_search
 from referral_hub.fhir.search_params import all_resource_types
 from referral_hub.fhir.store import ResourceStore, StoredResource, WriteResult, format_instant, is_valid_id
 from referral_hub.policy import Access, AccessDenied, Target
@@ -226,8 +226,7 @@ def _run_get(
     if len(parts) == 1:
         access.require(parts[0], "search")
         args = parse_qsl(query, keep_blank_values=True)
-        parsed = parse_search(parts[0], args, store.local_bases)
-        result = execute_search(store.session, parsed, access.search_scope())
+        _parsed, result = run_search(store.session, parts[0], args, store.local_bases, access.search_scope())
         result.included = [row for row in result.included if access.may(row.resource_type, "read")]
         record_search(
             store.session,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from referral_hub.fhir.search import SPECIAL_PARAMS
 from referral_hub.fhir.search_params import all_resource_types, params_for
 
 SDOHCC = "http://hl7.org/fhir/us/sdoh-clinicalcare"
@@ -84,6 +85,11 @@ def _rest_resources() -> tuple[dict[str, Any], ...]:
                     "documentation": p.documentation,
                 }
                 for p in sorted(params.values(), key=lambda p: p.code)
+            ]
+            + [
+                {"name": name, "definition": definition, "type": "special", "documentation": documentation}
+                for (rtype, name), (definition, documentation) in sorted(SPECIAL_PARAMS.items())
+                if rtype == resource_type
             ],
         }
         if resource_type in SUPPORTED_PROFILES:

@@ -101,6 +101,62 @@ class SearchResult:
     total: int | None
     next_cursor: str | None
     previous_cursor: str | None
+    #: Extra ``Bundle.entry.search`` content per matching resource pk (e.g. a distance extension).
+    entry_search: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+#: A search the index tables cannot answer (distance), run by another service: (session, args, local bases,
+#: scope) → a result whose ``matches`` are in that service's order. ``args`` are the raw query parameters.
+SpecialSearch = Callable[[Session, list[tuple[str, str]], tuple[str, ...], "ScopeFilter | None"], SearchResult]
+_SPECIAL: dict[tuple[str, str], SpecialSearch] = {}
+#: (resource type, parameter) → (definition, documentation) of the special parameters, for the CapabilityStatement.
+SPECIAL_PARAMS: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def register_special_search(
+    resource_type: str, param: str, handler: SpecialSearch, *, definition: str, documentation: str
+) -> None:
+    """Route searches of ``resource_type`` that use ``param`` (e.g. ``location.near``) to ``handler``.
+
+    Keeps this module free of the services behind such parameters (the directory registers its distance search
+    here), while the API, bundles, access control and audit stay one code path.
+    """
+    _SPECIAL[(resource_type, param)] = handler
+    SPECIAL_PARAMS[(resource_type, param)] = (definition, documentation)
+
+
+def special_search(resource_type: str, args: Iterable[tuple[str, str]]) -> SpecialSearch | None:
+    """The handler for a search that uses a registered special parameter, if any."""
+    for name, _value in args:
+        handler = _SPECIAL.get((resource_type, name.partition(":")[0]))
+        if handler is not None:
+            return handler
+    return None
+
+
+def run_search(
+    session: Session,
+    resource_type: str,
+    args: Sequence[tuple[str, str]],
+    local_bases: Sequence[str],
+    scope: ScopeFilter | None,
+    *,
+    strict: bool = False,
+) -> tuple[SearchRequest, SearchResult]:
+    """Parse and run a search, through a registered special handler when one of its parameters needs one."""
+    special = special_search(resource_type, args)
+    if special is not None:
+        bases = tuple(b.rstrip("/") for b in local_bases)
+        return SearchRequest(resource_type), special(session, list(args), bases, scope)
+    parsed = parse_search(resource_type, args, local_bases, strict=strict)
+    return parsed, execute_search(session, parsed, scope)
+
+
+def resolve_includes(
+    session: Session, request: SearchRequest, rows: list[FhirResource], scope: ScopeFilter | None
+) -> list[FhirResource]:
+    """``_include``/``_revinclude`` of ``request`` for ``rows`` (special searches reuse the store's includes)."""
+    return _resolve_includes(session, request, rows, scope)
 
 
 def _bad(diagnostics: str, expression: str | None = None, code: str = "invalid") -> FhirError:

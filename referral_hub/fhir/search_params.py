@@ -182,6 +182,7 @@ _LOCATION: list[_Row] = [
 _HEALTHCARE_SERVICE: list[_Row] = [
     ("active", "token", "HealthcareService.active", "HealthcareService-active", "The Healthcare Service is currently marked as active", ()),
     ("characteristic", "token", "HealthcareService.characteristic", "HealthcareService-characteristic", "One of the HealthcareService's characteristics", ()),
+    ("communication", "token", "HealthcareService.communication", "http://hl7.org/fhir/us/hsds/SearchParameter/healthcareservice-communication", "Languages used at this service (HL7 Human Services Directory IG)", ()),
     ("coverage-area", "reference", "HealthcareService.coverageArea", "HealthcareService-coverage-area", "Location(s) service is intended for/available to", ("Location",)),
     ("endpoint", "reference", "HealthcareService.endpoint", "HealthcareService-endpoint", "Technical endpoints providing access to electronic services operated for the healthcare service", ("Endpoint",)),
     ("identifier", "token", "HealthcareService.identifier", "HealthcareService-identifier", "External identifiers for this item", ()),

@@ -35,7 +35,7 @@ from referral_hub.fhir.http import (
     parse_if_match,
 )
 from referral_hub.fhir.outcomes import FhirError, OutcomeIssue, operation_outcome
-from referral_hub.fhir.search import execute_search, ignored_outcome, parse_search
+from referral_hub.fhir.search import ignored_outcome, run_search
 from referral_hub.fhir.search_params import all_resource_types
 from referral_hub.fhir.store import ResourceStore, StoredResource, WriteResult, format_instant
 from referral_hub.policy import Access, AccessDenied, Target
@@ -348,8 +348,7 @@ def _search_bundle(resource_type: str, args: list[tuple[str, str]]) -> dict[str,
     access = _access()
     access.require(resource_type, "search")
     strict = "handling=strict" in request.headers.get("Prefer", "")
-    parsed = parse_search(resource_type, args, local_bases(), strict=strict)
-    result = execute_search(db.session, parsed, access.search_scope())
+    parsed, result = run_search(db.session, resource_type, args, local_bases(), access.search_scope(), strict=strict)
     # _include/_revinclude may reach types the caller has no scope for: those entries are left out.
     result.included = [row for row in result.included if access.may(row.resource_type, "read")]
     record_search(
@@ -374,7 +373,11 @@ def _search_bundle(resource_type: str, args: list[tuple[str, str]]) -> dict[str,
     if result.previous_cursor:
         links.append(link("previous", result.previous_cursor))
     entries: list[dict[str, Any]] = [
-        {"fullUrl": f"{base}/{row.resource_type}/{row.resource_id}", "resource": row.body, "search": {"mode": "match"}}
+        {
+            "fullUrl": f"{base}/{row.resource_type}/{row.resource_id}",
+            "resource": row.body,
+            "search": {"mode": "match", **result.entry_search.get(row.pk, {})},
+        }
         for row in result.matches
     ]
     entries += [

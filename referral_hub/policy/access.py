@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from referral_hub.fhir.models import FhirResource, ReferenceIndex
 from referral_hub.fhir.outcomes import FhirError, OutcomeIssue
+from referral_hub.fhir.tags import has_directory_tag
 from referral_hub.fhir.validation import check_update_rights
 from referral_hub.fhir.validation.update_rights import Actor
 from referral_hub.policy.compartments import CREATOR, PUBLIC_TYPES, organizations_for_reference
@@ -159,8 +160,30 @@ class Access:
             )
 
     # ---- writes ------------------------------------------------------------------------------------------------
+    def _check_record_source(self, interaction: str, current: Target | None, body: dict[str, Any]) -> None:
+        """Directory projections are edited in the directory: no API or UI caller may change one or forge the tag.
+
+        Applies to program integration clients too (``writes_all``): the next directory sync would silently undo
+        their change. Only the hub itself (the projection job, kind ``system``) writes these resources.
+        """
+        if self.principal.kind == "system":
+            return
+        resource_type = str(body.get("resourceType") or (current.resource_type if current else ""))
+        resource_id = current.resource_id if current is not None else None
+        if current is not None and has_directory_tag(current.body):
+            message = (
+                f"{current.resource_type}/{current.resource_id} comes from the community resource directory; "
+                "change the listing there (directory import or listing check), not through FHIR"
+            )
+            raise self._forbidden(interaction, resource_type, resource_id, resource_type, message)
+        if has_directory_tag(body):
+            message = "The hsds-directory tag is set by the hub's directory projection only"
+            raise self._forbidden(interaction, resource_type, resource_id, f"{resource_type}.meta.tag", message)
+
     def check_create(self, body: dict[str, Any]) -> None:
-        """:raises AccessDenied: 403 for a Task whose requester is not the caller's organization."""
+        """:raises AccessDenied: 403 for a Task whose requester is not the caller's organization, or a body that
+        claims to be directory data."""
+        self._check_record_source("create", None, body)
         if self.writes_all or body.get("resourceType") != "Task":
             return
         org = self.principal.organization_id
@@ -185,6 +208,7 @@ class Access:
     def check_update(self, current: Target, new_body: dict[str, Any]) -> None:
         """:raises AccessDenied: 404 outside the compartment, 403 when the caller may not make this change."""
         self.check_visible(current, "update")
+        self._check_record_source("update", current, new_body)
         if self.writes_all:
             return
         if current.resource_type == "Task":
