@@ -24,6 +24,7 @@ def demo_command() -> None:
     base = current_app.config["BASE_URL"]
     click.echo(f"Demo data: {report.ig_resources} IG example resources, {report.instruments} screening instrument(s).")
     click.echo(f"Directory: {report.directory}")
+    click.echo(f"Directory at /fhir (HealthcareService, Location, Organization): {report.directory_fhir}")
     click.echo("")
     click.echo(f"Demo logins for {base}/login (one-time passwords, shown only now; change them at first sign-in):")
     for login in report.logins:

@@ -18,6 +18,7 @@ from referral_hub.auth.models import ApiClient
 from referral_hub.auth.services import register_client
 from referral_hub.demo import IG_EXAMPLES_DIR
 from referral_hub.directory.demo import DemoLoadError, load_demo_directory
+from referral_hub.directory.fhir_sync import project_directory
 from referral_hub.fhir.loader import load_directory
 from referral_hub.fhir.store import ResourceStore
 from referral_hub.screening.instruments import sync_instruments
@@ -37,6 +38,7 @@ class DemoReport:
     ig_resources: int = 0
     instruments: int = 0
     directory: str = ""
+    directory_fhir: str = ""
     logins: list[DemoLogin] = field(default_factory=list)
     client_id: str = ""
     client_secret: str = ""
@@ -59,6 +61,7 @@ def seed_demo(session: Session) -> DemoReport:
         report.directory = load_demo_directory(session).summary()
     except DemoLoadError as exc:
         raise DemoError(str(exc)) from exc
+    report.directory_fhir = project_directory(session).summary()
     report.logins = seed_demo_accounts(session)
     clinic = session.execute(select(Organization).where(Organization.slug == "demo-clinic")).scalar_one()
     for old in session.execute(

@@ -11,14 +11,19 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Settings, the ``/hsds`` API, the ``/directory`` pages, the freshness jobs and the CLI group."""
-    from referral_hub.directory import freshness  # noqa: F401  (registers the jobs with referral_hub.jobs)
+    """Settings, the ``/hsds`` API, the ``/directory`` pages, the freshness and FHIR-projection jobs, the CLI."""
+    from referral_hub.directory import fhir_sync, freshness  # noqa: F401  (register their jobs)
     from referral_hub.directory.cli import directory_cli
+    from referral_hub.directory.fhir_search import NEAR, NEAR_DEFINITION, NEAR_DOCUMENTATION, near_search
     from referral_hub.directory.hsds_api import bp as hsds_bp
     from referral_hub.directory.settings import configure
     from referral_hub.directory.views import bp as views_bp
+    from referral_hub.fhir.search import register_special_search
 
     configure(app)
+    register_special_search(
+        "HealthcareService", NEAR, near_search, definition=NEAR_DEFINITION, documentation=NEAR_DOCUMENTATION
+    )
     app.register_blueprint(hsds_bp, url_prefix="/hsds")
     app.register_blueprint(views_bp, url_prefix="/directory")
     app.cli.add_command(directory_cli)

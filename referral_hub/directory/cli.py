@@ -40,9 +40,19 @@ def directory_cli() -> None:
 @with_appcontext
 def import_command(path: Path, fmt: str | None, mapping: Path | None, partial: bool, max_issues: int) -> None:
     """Import PATH (a directory of CSV/JSON files, one file, or a mapping file) in one transaction."""
+    from referral_hub.directory.fhir_sync import request_projection
     from resource_directory.importer import import_path
 
-    report = import_path(db.session, path, format=fmt, mapping=mapping, strict=not partial)
+    try:
+        report = import_path(db.session, path, format=fmt, mapping=mapping, strict=not partial, commit=False)
+        if report.written:
+            request_projection(db.session)  # /fhir follows the directory: the job runs after this commit
+            db.session.commit()
+        else:
+            db.session.rollback()
+    except Exception:
+        db.session.rollback()
+        raise
     click.echo(report.summary())
     for issue in report.refused[:max_issues]:
         click.echo(f"refused: {issue}", err=True)
@@ -76,12 +86,29 @@ def export_command(directory: Path, fmt: str) -> None:
 @with_appcontext
 def geocode_command(limit: int | None) -> None:
     """Give pending locations coordinates with the configured geocoder (offline unless configured)."""
+    from referral_hub.directory.fhir_sync import request_projection
     from referral_hub.directory.settings import geocoder
     from resource_directory.geocoding import geocode_pending
 
     report = geocode_pending(db.session, geocoder(current_app, db.session), limit)
+    if report.geocoded:
+        request_projection(db.session)  # FHIR Location.position follows the new coordinates
     db.session.commit()
     click.echo(f"geocoded {len(report.geocoded)} location(s); {len(report.not_found)} not found")
+
+
+@directory_cli.command("project-fhir")
+@with_appcontext
+def project_fhir_command() -> None:
+    """Bring the FHIR projection (/fhir Organization, Location, HealthcareService) up to date now.
+
+    Imports and geocoding enqueue this as a job; run it by hand after changing directory rows some other way.
+    """
+    from referral_hub.directory.fhir_sync import project_directory
+
+    report = project_directory(db.session)
+    db.session.commit()
+    click.echo(report.summary())
 
 
 @directory_cli.command("verify-stale")
