@@ -164,21 +164,20 @@ _SQLITE_BACKFILL: tuple[str, ...] = (
     "JOIN hsds_location l ON l.id = k.location_id WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL",
 )
 
+_SQLITE_INDEX_TRIGGERS = (
+    "hsds_service_fts_ai",
+    "hsds_service_fts_au",
+    "hsds_service_fts_ad",
+    "hsds_attribute_fts_ai",
+    "hsds_attribute_fts_ad",
+    "hsds_location_rtree_ai",
+    "hsds_location_rtree_au",
+    "hsds_location_rtree_au_cleared",
+    "hsds_location_rtree_ad",
+)
+
 SQLITE_DROP: tuple[str, ...] = (
-    *(
-        f"DROP TRIGGER IF EXISTS {name}"
-        for name in (
-            "hsds_service_fts_ai",
-            "hsds_service_fts_au",
-            "hsds_service_fts_ad",
-            "hsds_attribute_fts_ai",
-            "hsds_attribute_fts_ad",
-            "hsds_location_rtree_ai",
-            "hsds_location_rtree_au",
-            "hsds_location_rtree_au_cleared",
-            "hsds_location_rtree_ad",
-        )
-    ),
+    *(f"DROP TRIGGER IF EXISTS {name}" for name in _SQLITE_INDEX_TRIGGERS),
     f"DROP TABLE IF EXISTS {FTS_TABLE}",
     f"DROP TABLE IF EXISTS {FTS_KEY_TABLE}",
     f"DROP TABLE IF EXISTS {RTREE_TABLE}",
@@ -188,11 +187,6 @@ SQLITE_DROP: tuple[str, ...] = (
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL
 # ---------------------------------------------------------------------------------------------
-
-_PG_TERMS = (
-    "(SELECT string_agg(t.name, ' ') FROM hsds_attribute a JOIN hsds_taxonomy_term t ON t.id = a.taxonomy_term_id"
-    "  WHERE a.link_id = s.id AND a.link_entity = 'service')"
-)
 
 
 def _pg_document(terms_sql: str) -> str:
@@ -205,8 +199,6 @@ def _pg_document(terms_sql: str) -> str:
         " s.eligibility_description))), 'C')"
     )
 
-
-_PG_DOCUMENT = _pg_document(_PG_TERMS)
 
 POSTGRESQL_EXTRAS: tuple[str, ...] = (
     # Extensions are per database but live in one schema: pin them to public so that a connection
@@ -225,7 +217,12 @@ POSTGRESQL_EXTRAS: tuple[str, ...] = (
     f" DELETE FROM {PG_SEARCH_TABLE} WHERE service_id = ANY(ids)"
     " AND NOT EXISTS (SELECT 1 FROM hsds_service s WHERE s.id = service_id);"
     f" INSERT INTO {PG_SEARCH_TABLE}(service_id, document)"
-    f" SELECT s.id, {_PG_DOCUMENT} FROM hsds_service s LEFT JOIN hsds_organization o ON o.id = s.organization_id"
+    f" SELECT s.id, {_pg_document('tt.names')} FROM hsds_service s"
+    " LEFT JOIN hsds_organization o ON o.id = s.organization_id"
+    # Term names grouped once for the whole set (a subquery per service costs more for thousands of them).
+    " LEFT JOIN (SELECT a.link_id, string_agg(t.name, ' ') AS names FROM hsds_attribute a"
+    "  JOIN hsds_taxonomy_term t ON t.id = a.taxonomy_term_id"
+    "  WHERE a.link_entity = 'service' AND a.link_id = ANY(ids) GROUP BY a.link_id) tt ON tt.link_id = s.id"
     " WHERE s.id = ANY(ids)"
     " ON CONFLICT (service_id) DO UPDATE SET document = EXCLUDED.document $$",
     "CREATE OR REPLACE FUNCTION hsds_service_search_on_service() RETURNS trigger LANGUAGE plpgsql AS $$"
@@ -290,7 +287,11 @@ def refresh_search_index(session: Session, service_ids: Sequence[str] | None = N
     Call after a bulk import or an organization rename; single-row edits are already covered by
     triggers. Runs in the session's transaction (the caller commits).
     """
-    connection = session.connection()
+    refresh_search_connection(session.connection(), service_ids)
+
+
+def refresh_search_connection(connection: Connection, service_ids: Sequence[str] | None = None) -> None:
+    """:func:`refresh_search_index` on a connection (in its transaction)."""
     _refresh(connection, service_ids, only_missing=False)
     if service_ids is None:
         rebuild_search_tables(connection)
@@ -298,10 +299,40 @@ def refresh_search_index(session: Session, service_ids: Sequence[str] | None = N
     for start in range(0, len(service_ids), 500):
         chunk = list(service_ids[start : start + 500])
         if connection.dialect.name == "sqlite":
-            for statement in search_refresh_sql("sqlite", "{col} IN (SELECT value FROM json_each(:ids))"):
+            for statement in search_refresh_sql("sqlite", "{col} IN (SELECT value FROM json_each(:ids))", grouped=True):
                 connection.execute(text(statement), {"ids": json.dumps(chunk)})
         else:
             connection.execute(text("SELECT hsds_search_refresh(CAST(:ids AS text[]))"), {"ids": chunk})
+
+
+def sqlite_row_trigger_names() -> list[str]:
+    """Every per-row trigger the SQLite extras define (FTS, R*Tree, search tables): what a bulk write that
+    refreshes the extras itself may suspend."""
+    return [*_SQLITE_INDEX_TRIGGERS, *_sqlite_search_trigger_names()]
+
+
+def reindex_locations(connection: Connection, location_ids: Sequence[str]) -> None:
+    """SQLite: put ``location_ids`` into the R*Tree again (after writes made with its triggers suspended).
+
+    The same statements as the triggers, over a chunk: remove the old box, then add one for each location
+    that has a point. PostgreSQL's GiST index needs nothing.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    ids = "(SELECT value FROM json_each(:ids))"
+    statements = [
+        f"DELETE FROM {RTREE_TABLE} WHERE rid IN (SELECT rid FROM {RTREE_KEY_TABLE} WHERE location_id IN {ids})",
+        f"DELETE FROM {RTREE_KEY_TABLE} WHERE location_id IN {ids}",
+        f"INSERT INTO {RTREE_KEY_TABLE}(location_id) SELECT id FROM hsds_location"
+        f" WHERE id IN {ids} AND latitude IS NOT NULL AND longitude IS NOT NULL",
+        f"INSERT INTO {RTREE_TABLE}(rid, min_lat, max_lat, min_lon, max_lon) "
+        f"SELECT k.rid, l.latitude, l.latitude, l.longitude, l.longitude FROM {RTREE_KEY_TABLE} k "
+        f"JOIN hsds_location l ON l.id = k.location_id WHERE k.location_id IN {ids}",
+    ]
+    for start in range(0, len(location_ids), 5000):
+        chunk = json.dumps(list(location_ids[start : start + 5000]))
+        for statement in statements:
+            connection.execute(text(statement), {"ids": chunk})
 
 
 # Term names per service, grouped once for a set-wise (re)build instead of one subquery per service.
@@ -478,13 +509,69 @@ def _search_select_sql(dialect_name: str, service_filter: str) -> str:
     )
 
 
-def search_refresh_sql(dialect_name: str, service_filter: str, *, ordered: bool = False) -> list[str]:
+def _bulk_search_select_sql(dialect_name: str, service_filter: str | None = None) -> str:
+    """:func:`_search_select_sql` for every service (or those matching ``service_filter``) at once, with
+    grouped joins instead of subqueries per row; the grouped subqueries are narrowed by the same filter.
+
+    Language lists may hold a code twice or an empty item (``'|es||es|'``); matching looks for
+    ``'|code|'``, so that changes nothing.
+    """
+
+    def where(col: str) -> str:
+        return "" if service_filter is None else " AND " + service_filter.format(col=col)
+
+    location_filter = (
+        ""
+        if service_filter is None
+        else " AND location_id IN (SELECT location_id FROM hsds_service_at_location"
+        f" WHERE {service_filter.format(col='service_id')})"
+    )
+    pg = dialect_name == "postgresql"
+    name_key = f"translate(s.name, '{_ASCII_UPPER}', '{_ASCII_UPPER.lower()}')" if pg else "lower(s.name)"
+    agg = "string_agg" if pg else "group_concat"
+    position = "strpos" if pg else "instr"
+    free_text = " OR ".join(
+        f"{position}(lower(coalesce(s.fees_description, s.fees, '')), '{word}') > 0" for word in FREE_WORDS
+    )
+
+    def langs(owner: str, narrow: str) -> str:
+        return (
+            f"(SELECT {owner} AS owner, {agg}(replace(lower(code), '|', ' '), '|') AS codes,"
+            f" {agg}(replace(lower(name), '|', ' '), '|') AS names FROM hsds_language"
+            f" WHERE {owner} IS NOT NULL{narrow} GROUP BY {owner})"
+        )
+
+    return (
+        "SELECT s.id, sal.id, l.id, l.latitude, l.longitude, "
+        f"{lat_band_sql(dialect_name, 'l.latitude')}, {name_key}, s.minimum_age, s.maximum_age, "
+        "CASE WHEN c.zero = 1 THEN 1 WHEN c.priced = 1 THEN 0"
+        f" WHEN {free_text} THEN 1 ELSE 0 END, "
+        "s.referral_status, "
+        "'|' || coalesce(sl.codes, '') || '|' || coalesce(ll.codes, '') || '|', "
+        "'|' || coalesce(sl.names, '') || '|' || coalesce(ll.names, '') || '|' "
+        "FROM hsds_service s "
+        "LEFT JOIN hsds_service_at_location sal ON sal.service_id = s.id "
+        "LEFT JOIN hsds_location l ON l.id = sal.location_id "
+        "LEFT JOIN (SELECT service_id, max(CASE WHEN amount = 0 THEN 1 ELSE 0 END) AS zero,"
+        " max(CASE WHEN amount > 0 THEN 1 ELSE 0 END) AS priced FROM hsds_cost_option"
+        f" WHERE 1 = 1{where('service_id')} GROUP BY service_id) c ON c.service_id = s.id "
+        f"LEFT JOIN {langs('service_id', where('service_id'))} sl ON sl.owner = s.id "
+        f"LEFT JOIN {langs('location_id', location_filter)} ll ON ll.owner = l.id "
+        f"WHERE s.status = 'active'{where('s.id')}"
+    )
+
+
+def search_refresh_sql(
+    dialect_name: str, service_filter: str, *, ordered: bool = False, grouped: bool = False
+) -> list[str]:
     """Statements that rebuild the search rows of the services matching ``service_filter``.
 
     ``service_filter`` is a SQL predicate with a ``{col}`` placeholder for the service id column,
     e.g. ``"{col} IN (NEW.id)"`` in a trigger or ``"1 = 1"`` for everything. ``ordered`` inserts the
     rows in index order (band, longitude) so a full rebuild leaves the table physically clustered
-    by place, which keeps the heap pages of one search few.
+    by place, which keeps the heap pages of one search few. ``grouped`` builds the location rows with
+    grouped joins (:func:`_bulk_search_select_sql`) instead of subqueries per row: the faster form for a
+    set of thousands of services (statement refreshes, imports); per-row triggers keep the subqueries.
     """
     cols = ", ".join(SEARCH_COLUMNS)
     x_cols = ", ".join(f"x.{c}" for c in SEARCH_COLUMNS)
@@ -497,8 +584,13 @@ def search_refresh_sql(dialect_name: str, service_filter: str, *, ordered: bool 
         f"DELETE FROM {SEARCH_LOCATION_TABLE} WHERE {service_filter.format(col='service_id')}",
         f"INSERT{ignore} INTO {SEARCH_TERM_KEY_TABLE}(term_id) SELECT DISTINCT a.taxonomy_term_id FROM hsds_attribute a"
         f" WHERE a.link_entity = 'service' AND {service_filter.format(col='a.link_id')}{conflict}",
-        f"INSERT INTO {SEARCH_LOCATION_TABLE}({cols}) {_search_select_sql(dialect_name, service_filter)}"
-        f"{order_location}",
+        f"INSERT INTO {SEARCH_LOCATION_TABLE}({cols}) "
+        + (
+            _bulk_search_select_sql(dialect_name, service_filter)
+            if grouped
+            else _search_select_sql(dialect_name, service_filter)
+        )
+        + order_location,
         f"INSERT INTO {SEARCH_TERM_TABLE}(term_key, {cols}) SELECT DISTINCT k.term_key, {x_cols} "
         f"FROM {SEARCH_LOCATION_TABLE} x"
         " JOIN hsds_attribute a ON a.link_id = x.service_id AND a.link_entity = 'service'"
@@ -576,51 +668,106 @@ def _sqlite_search_trigger_names() -> list[str]:
 
 _PG_REFRESH_FUNCTION = (
     "CREATE OR REPLACE FUNCTION hsds_search_refresh(ids text[]) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
-    + " ".join(s + ";" for s in search_refresh_sql("postgresql", "{col} = ANY(ids)"))
+    + " ".join(s + ";" for s in search_refresh_sql("postgresql", "{col} = ANY(ids)", grouped=True))
     + " END $$"
 )
 
 
 SEARCH_DIRTY_TABLE = "hsds_search_dirty"
+SEARCH_FLUSH_TABLE = "hsds_search_flush_request"
 
-# PostgreSQL refreshes at COMMIT, once per transaction: row triggers only note the touched services in
-# ``hsds_search_dirty`` (cheap), and a deferred constraint trigger on that table refreshes them all
-# in one set-wise call when the transaction commits (the first firing does the work and empties the
-# table; the others find nothing). An import of thousands of rows then costs one refresh, not one per
-# row. Searches see the change once it is committed — as every other session does anyway.
+# PostgreSQL refreshes at COMMIT, once per transaction. Statement-level triggers (with transition tables)
+# note the services a statement touched in ``hsds_search_dirty`` -- one INSERT … SELECT per statement, so a
+# COPY of 100,000 rows costs one trigger call, not 100,000 -- and file one flush request per transaction in
+# ``hsds_search_flush_request`` (keyed by transaction id: concurrent writers never wait on each other's
+# request row; ON CONFLICT DO NOTHING fires no trigger, so later statements queue nothing). The deferred
+# constraint trigger on that request refreshes every noted service in one set-wise call when the transaction
+# commits. A flush forced early (SET CONSTRAINTS … IMMEDIATE) deletes the request, so a later write files a
+# new one. Searches see the change once it is committed -- as every other session does anyway.
 _PG_FLUSH = [
     f"CREATE TABLE IF NOT EXISTS {SEARCH_DIRTY_TABLE} (service_id VARCHAR(36) PRIMARY KEY)",
+    f"CREATE TABLE IF NOT EXISTS {SEARCH_FLUSH_TABLE} (txid BIGINT PRIMARY KEY)",
     "CREATE OR REPLACE FUNCTION hsds_search_flush() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE ids text[]; BEGIN"
+    f" DELETE FROM {SEARCH_FLUSH_TABLE} WHERE txid = txid_current();"
     f" WITH gone AS (DELETE FROM {SEARCH_DIRTY_TABLE} RETURNING service_id) SELECT array_agg(service_id) INTO ids"
     " FROM gone; IF ids IS NOT NULL THEN PERFORM hsds_search_refresh(ids); PERFORM hsds_service_search_refresh(ids);"
     " END IF; RETURN NULL; END $$",
+    # The row-level flush of earlier versions (one deferred event per noted service).
     f"DROP TRIGGER IF EXISTS hsds_search_dirty_flush ON {SEARCH_DIRTY_TABLE}",
-    f"CREATE CONSTRAINT TRIGGER hsds_search_dirty_flush AFTER INSERT ON {SEARCH_DIRTY_TABLE}"
+    f"DROP TRIGGER IF EXISTS hsds_search_flush_at_commit ON {SEARCH_FLUSH_TABLE}",
+    f"CREATE CONSTRAINT TRIGGER hsds_search_flush_at_commit AFTER INSERT ON {SEARCH_FLUSH_TABLE}"
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hsds_search_flush()",
 ]
+_PG_NOTE_FLUSH = f"INSERT INTO {SEARCH_FLUSH_TABLE}(txid) VALUES (txid_current()) ON CONFLICT DO NOTHING;"
+
+# Transition tables allow one event per trigger: (event, transition tables, suffix).
+_PG_EVENTS = (
+    ("INSERT", "NEW TABLE AS new_rows", "ins"),
+    ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows", "upd"),
+    ("DELETE", "OLD TABLE AS old_rows", "del"),
+)
+
+
+# The services a statement's rows name, as one set query over transition table ``{rows}`` (hash joins, not a
+# subquery per row): the statement-level form of ``_SEARCH_WATCH``.
+_PG_NOTED_SERVICES: dict[str, str] = {
+    "hsds_service": "SELECT id FROM {rows}",
+    "hsds_service_at_location": "SELECT service_id FROM {rows}",
+    "hsds_attribute": "SELECT link_id FROM {rows} WHERE link_entity = 'service'",
+    "hsds_cost_option": "SELECT service_id FROM {rows}",
+    "hsds_language": "SELECT service_id FROM {rows} UNION SELECT sal.service_id FROM hsds_service_at_location sal"
+    " JOIN {rows} r ON sal.location_id = r.location_id",
+}
+
+
+def _pg_note_sql(table: str, rows: str) -> str:
+    """INSERT noting the services named by the rows of transition table ``rows``."""
+    return (
+        f"INSERT INTO {SEARCH_DIRTY_TABLE}(service_id) SELECT DISTINCT d.i FROM"
+        f" ({_PG_NOTED_SERVICES[table].format(rows=rows)}) d(i) WHERE d.i IS NOT NULL ON CONFLICT DO NOTHING;"
+    )
 
 
 def _pg_search_triggers() -> list[str]:
     statements = [_PG_REFRESH_FUNCTION, *_PG_FLUSH]
-    for table, ids, when in [*_SEARCH_WATCH, ("hsds_location", _AT_LOCATION, None)]:
-        parts = []
-        for row, ops in (("OLD", "('UPDATE', 'DELETE')"), ("NEW", "('INSERT', 'UPDATE')")):
-            condition = f"TG_OP IN {ops}" + (f" AND {when.format(row=row)}" if when else "")
-            parts.append(
-                f"IF {condition} THEN INSERT INTO {SEARCH_DIRTY_TABLE}(service_id)"
-                f" SELECT i FROM ({ids.format(row=row)}) d(i) WHERE i IS NOT NULL ON CONFLICT DO NOTHING; END IF;"
-            )
-        function = f"{table}_search_sync"
+    for table, _ids, _when in _SEARCH_WATCH:
+        function = f"{table}_search_note"
         statements.append(
             f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            + " ".join(parts)
-            + " RETURN NULL; END $$"
+            f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_pg_note_sql(table, 'old_rows')} END IF; "
+            f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_pg_note_sql(table, 'new_rows')} END IF; "
+            f"{_PG_NOTE_FLUSH} RETURN NULL; END $$"
         )
-        event = "UPDATE OF latitude, longitude OR DELETE" if table == "hsds_location" else "INSERT OR UPDATE OR DELETE"
-        statements.append(
-            f"CREATE OR REPLACE TRIGGER {table}_search AFTER {event} ON {table}"
-            f" FOR EACH ROW EXECUTE FUNCTION {function}()"
-        )
+        statements.append(f"DROP TRIGGER IF EXISTS {table}_search ON {table}")  # row-level, earlier versions
+        for event, referencing, suffix in _PG_EVENTS:
+            statements.append(
+                f"CREATE OR REPLACE TRIGGER {table}_search_{suffix} AFTER {event} ON {table}"
+                f" REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            )
+    # Locations matter to the search rows through their point only: moved or deleted locations touch the
+    # services there (transition-table triggers cannot name columns, so the function compares the points).
+    moved = (
+        "SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id"
+        " WHERE o.latitude IS DISTINCT FROM n.latitude OR o.longitude IS DISTINCT FROM n.longitude"
+    )
+    at_locations = (
+        f"INSERT INTO {SEARCH_DIRTY_TABLE}(service_id) SELECT DISTINCT sal.service_id FROM hsds_service_at_location sal"
+        " WHERE sal.location_id IN ({locations}) ON CONFLICT DO NOTHING;"
+    )
+    statements += [
+        "CREATE OR REPLACE FUNCTION hsds_location_search_note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP = 'UPDATE' THEN {at_locations.format(locations=moved)} "
+        f"ELSE {at_locations.format(locations='SELECT id FROM old_rows')} END IF; "
+        f"{_PG_NOTE_FLUSH} RETURN NULL; END $$",
+        "DROP TRIGGER IF EXISTS hsds_location_search ON hsds_location",
+        "CREATE OR REPLACE TRIGGER hsds_location_search_upd AFTER UPDATE ON hsds_location"
+        " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
+        " EXECUTE FUNCTION hsds_location_search_note()",
+        "CREATE OR REPLACE TRIGGER hsds_location_search_del AFTER DELETE ON hsds_location"
+        " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION hsds_location_search_note()",
+    ]
+    # Functions of the row-level triggers of earlier versions.
+    statements += [f"DROP FUNCTION IF EXISTS {t}_search_sync()" for t in _PG_SEARCH_WATCHED]
     return statements
 
 
@@ -635,10 +782,18 @@ def search_extras_sql(dialect_name: str) -> list[str]:
 
 def search_drop_sql(dialect_name: str) -> list[str]:
     if dialect_name == "postgresql":
-        drops = [f"DROP TRIGGER IF EXISTS {t}_search ON {t}" for t in _PG_SEARCH_WATCHED]
+        drops = [
+            f"DROP TRIGGER IF EXISTS {t}_search_{suffix} ON {t}"
+            for t in _PG_SEARCH_WATCHED
+            for suffix in ("ins", "upd", "del")
+        ]
+        drops += [f"DROP FUNCTION IF EXISTS {t}_search_note()" for t in _PG_SEARCH_WATCHED]
+        # The row-level generation (migration 0009), in case this database never got the statement triggers.
+        drops += [f"DROP TRIGGER IF EXISTS {t}_search ON {t}" for t in _PG_SEARCH_WATCHED]
         drops += [f"DROP FUNCTION IF EXISTS {t}_search_sync()" for t in _PG_SEARCH_WATCHED]
         drops.append("DROP FUNCTION IF EXISTS hsds_search_refresh(text[])")
         drops.append(f"DROP TABLE IF EXISTS {SEARCH_DIRTY_TABLE}")
+        drops.append(f"DROP TABLE IF EXISTS {SEARCH_FLUSH_TABLE}")
         drops.append("DROP FUNCTION IF EXISTS hsds_search_flush()")
     else:
         drops = [f"DROP TRIGGER IF EXISTS {name}" for name in _sqlite_search_trigger_names()]
@@ -647,47 +802,6 @@ def search_drop_sql(dialect_name: str) -> list[str]:
         f"DROP TABLE IF EXISTS {SEARCH_LOCATION_TABLE}",
         f"DROP TABLE IF EXISTS {SEARCH_TERM_KEY_TABLE}",
     ]
-
-
-def _bulk_search_select_sql(dialect_name: str) -> str:
-    """:func:`_search_select_sql` for every service at once, with grouped joins instead of subqueries.
-
-    Language lists may hold a code twice or an empty item (``'|es||es|'``); matching looks for
-    ``'|code|'``, so that changes nothing.
-    """
-    pg = dialect_name == "postgresql"
-    name_key = f"translate(s.name, '{_ASCII_UPPER}', '{_ASCII_UPPER.lower()}')" if pg else "lower(s.name)"
-    agg = "string_agg" if pg else "group_concat"
-    position = "strpos" if pg else "instr"
-    free_text = " OR ".join(
-        f"{position}(lower(coalesce(s.fees_description, s.fees, '')), '{word}') > 0" for word in FREE_WORDS
-    )
-
-    def langs(owner: str) -> str:
-        return (
-            f"(SELECT {owner} AS owner, {agg}(replace(lower(code), '|', ' '), '|') AS codes,"
-            f" {agg}(replace(lower(name), '|', ' '), '|') AS names FROM hsds_language"
-            f" WHERE {owner} IS NOT NULL GROUP BY {owner})"
-        )
-
-    return (
-        "SELECT s.id, sal.id, l.id, l.latitude, l.longitude, "
-        f"{lat_band_sql(dialect_name, 'l.latitude')}, {name_key}, s.minimum_age, s.maximum_age, "
-        "CASE WHEN c.zero = 1 THEN 1 WHEN c.priced = 1 THEN 0"
-        f" WHEN {free_text} THEN 1 ELSE 0 END, "
-        "s.referral_status, "
-        "'|' || coalesce(sl.codes, '') || '|' || coalesce(ll.codes, '') || '|', "
-        "'|' || coalesce(sl.names, '') || '|' || coalesce(ll.names, '') || '|' "
-        "FROM hsds_service s "
-        "LEFT JOIN hsds_service_at_location sal ON sal.service_id = s.id "
-        "LEFT JOIN hsds_location l ON l.id = sal.location_id "
-        "LEFT JOIN (SELECT service_id, max(CASE WHEN amount = 0 THEN 1 ELSE 0 END) AS zero,"
-        " max(CASE WHEN amount > 0 THEN 1 ELSE 0 END) AS priced FROM hsds_cost_option GROUP BY service_id) c"
-        " ON c.service_id = s.id "
-        f"LEFT JOIN {langs('service_id')} sl ON sl.owner = s.id "
-        f"LEFT JOIN {langs('location_id')} ll ON ll.owner = l.id "
-        "WHERE s.status = 'active'"
-    )
 
 
 def rebuild_search_tables(connection: Connection) -> None:

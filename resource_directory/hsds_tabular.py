@@ -156,9 +156,10 @@ def _read_csv(file: Path, table: str, result: ReadResult) -> None:
                 result.refused.append(RowIssue(file.name, start, table, None, None, f"malformed CSV: {exc}"))
                 break
             last_line = reader.line_num
-            if not cells or all(c == "" for c in cells):
+            if not any(cells):  # blank line or only empty cells
                 continue
-            values = dict(zip(header, cells, strict=False))
+            # Empty cells are absent values: validation reads a missing field as empty, and most HSDS cells are.
+            values = {name: cell for name, cell in zip(header, cells, strict=False) if cell}
             rec = Record(table=table, values=values, file=file.name, row=start)
             if len(cells) != len(header):
                 rec.issues.append(f"row has {len(cells)} cells but the header has {len(header)}")

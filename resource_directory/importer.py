@@ -23,15 +23,28 @@ import re
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
 
-from sqlalchemy import Date, DateTime, Float, Integer, String, insert, select, update
+from sqlalchemy import Date, DateTime, Float, Integer, String, insert
 from sqlalchemy.orm import Session
 
+from resource_directory.import_write import (
+    SearchTouch,
+    WritePipeline,
+    bring_search_up_to_date,
+    copy_rows,
+    copy_text,
+    existing_ids,
+    existing_rows,
+    insert_rows,
+    suspend_row_triggers,
+    update_rows,
+)
 from resource_directory.models import (
     ADDRESS_TYPES,
     HSDS_MODELS,
@@ -280,10 +293,6 @@ def canonical_time(value: str) -> str:
     return f"{match.group(1)}:00{match.group(2) or ''}" if match else value
 
 
-def _empty(raw: Any) -> bool:
-    return raw is None or (isinstance(raw, str) and raw == "")
-
-
 @dataclass
 class _Checked:
     record: Record
@@ -291,36 +300,119 @@ class _Checked:
     problems: list[RowIssue]
 
 
+# Fields ``_check_value`` has a rule for, per object, apart from UUIDs (checked by their converters): the
+# others need only their type conversion.
+_CHECKED_FIELDS: dict[str, frozenset[str]] = {
+    table: frozenset(
+        {f for t, f in ENUMS if t == table}
+        | {f for t, f in EMAIL_FIELDS | URI_FIELDS if t == table}
+        | (
+            {"opens_at", "closes_at", "byday", "bymonthday", "byyearday", "byweekno", "timezone", "count", "interval"}
+            if table == "schedule"
+            else set()
+        )
+        | ({"minimum_age", "maximum_age"} if table == "service" else set())
+        | ({"currency"} if table == "cost_option" else set())
+    )
+    for table in HSDS_MODELS
+}
+
+
+def _text_converter(max_length: int | None) -> Any:
+    """``coerce`` for a text column, without the per-call type dispatch (most cells of a feed are text)."""
+
+    def convert(raw: Any) -> str:
+        text = raw if type(raw) is str else _as_text(raw)
+        if "\x00" in text:
+            raise ValueError("contains a NUL character")
+        if max_length and len(text) > max_length:
+            raise ValueError(f"longer than {max_length} characters: {text[:60]!r}")
+        return text
+
+    return convert
+
+
+def _uuid_converter(as_text: Any) -> Any:
+    """Text conversion plus the UUID rule of ``_check_value`` in one call (ids and references: a third of
+    all cells)."""
+
+    def convert(raw: Any) -> str:
+        text = as_text(raw)
+        if not UUID_RE.match(text):
+            raise ValueError(f"not a UUID: {text!r}")
+        return text
+
+    return convert
+
+
+@dataclass(frozen=True)
+class _TablePlan:
+    """What validating one object's rows needs, worked out once per object instead of once per row."""
+
+    columns: dict[str, Any]
+    converters: dict[str, Any]  # importable field -> raw value -> Python value (raises ValueError)
+    checked: frozenset[str]
+    required: tuple[str, ...]
+
+
+_PLANS: dict[str, _TablePlan] = {}
+
+
+def _plan(table: str) -> _TablePlan:
+    plan = _PLANS.get(table)
+    if plan is None:
+        columns = {c.name: c for c in HSDS_MODELS[table].__table__.columns}
+        allowed = set(hsds_columns(table)) | IMPORTABLE_HUB_COLUMNS.get(table, set())
+        converters: dict[str, Any] = {}
+        for name in allowed:
+            column = columns[name]
+            if isinstance(column.type, Integer | Float | DateTime | Date):
+                converters[name] = partial(coerce, table, name, column)
+            elif name in UUID_FIELDS.get(table, ()):
+                converters[name] = _uuid_converter(_text_converter(getattr(column.type, "length", None)))
+            else:
+                converters[name] = _text_converter(getattr(column.type, "length", None))
+        required = tuple(
+            name
+            for name, column in columns.items()
+            if name in allowed and not column.nullable and column.server_default is None
+        )
+        plan = _PLANS[table] = _TablePlan(columns, converters, _CHECKED_FIELDS[table], required)
+    return plan
+
+
 def _validate(rec: Record, *, check_coordinates: bool) -> _Checked:
     problems = [rec.issue(*p.split(": ", 1)) if ": " in p else rec.issue(None, p) for p in rec.issues]
-    model = HSDS_MODELS.get(rec.table)
-    if model is None:
-        return _Checked(rec, {}, [*problems, rec.issue(None, f"unknown HSDS object {rec.table!r}")])
-    columns = {c.name: c for c in model.__table__.columns}
-    allowed = set(hsds_columns(rec.table)) | IMPORTABLE_HUB_COLUMNS.get(rec.table, set())
+    plan = _PLANS.get(rec.table)
+    if plan is None:
+        if rec.table not in HSDS_MODELS:
+            return _Checked(rec, {}, [*problems, rec.issue(None, f"unknown HSDS object {rec.table!r}")])
+        plan = _plan(rec.table)
+    converters, checked = plan.converters, plan.checked
     values: dict[str, Any] = {}
     for name, raw in rec.values.items():
-        if name not in allowed:
-            continue  # unknown columns are reported once per file by the readers
-        if _empty(raw):
+        convert = converters.get(name)
+        if convert is None:
+            continue  # not importable; unknown columns are reported once per file by the readers
+        if raw == "" or raw is None:
             values[name] = None
             continue
         try:
-            value = coerce(rec.table, name, columns[name], raw)
+            value = convert(raw)
         except ValueError as exc:
             problems.append(rec.issue(name, str(exc)))
             continue
-        reason = _check_value(rec.table, name, value) if value is not None else None
-        if reason:
-            problems.append(rec.issue(name, reason))
-            continue
-        if rec.table == "schedule" and name in ("opens_at", "closes_at"):
-            value = canonical_time(value)
+        if name in checked and value is not None:
+            reason = _check_value(rec.table, name, value)
+            if reason:
+                problems.append(rec.issue(name, reason))
+                continue
+            if rec.table == "schedule" and name in ("opens_at", "closes_at"):
+                value = canonical_time(value)
         values[name] = value
-    for name, column in columns.items():
-        if name in allowed and not column.nullable and values.get(name) is None and column.server_default is None:
-            if not any(p.field == name for p in problems):
-                problems.append(rec.issue(name, "required field is missing"))
+    for name in plan.required:
+        if values.get(name) is None and not any(p.field == name for p in problems):
+            problems.append(rec.issue(name, "required field is missing"))
     if rec.table == "location":
         lat, lon = values.get("latitude"), values.get("longitude")
         if (lat is None) != (lon is None):
@@ -348,33 +440,30 @@ def _validate(rec: Record, *, check_coordinates: bool) -> _Checked:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _existing_ids(session: Session, table: str, ids: Iterable[str]) -> set[str]:
-    model = HSDS_MODELS[table]
-    found: set[str] = set()
-    pending = list(ids)
-    for i in range(0, len(pending), 500):
-        chunk = pending[i : i + 500]
-        found.update(session.scalars(select(model.id).where(model.id.in_(chunk))))  # type: ignore[attr-defined]
-    return found
+def _resolve_references(
+    lookup: Callable[[str, set[str]], set[str]], checked: list[_Checked], report: ImportReport
+) -> list[_Checked]:
+    """Refuse rows whose references cannot stand; cascade until stable. Returns the accepted rows.
 
-
-def _resolve_references(session: Session, checked: list[_Checked], report: ImportReport) -> list[_Checked]:
-    """Refuse rows whose references cannot stand; cascade until stable. Returns the accepted rows."""
+    ``lookup(table, ids)`` answers which of ``ids`` the database already holds."""
     accepted = [c for c in checked if not c.problems]
     refused_keys = {(c.record.table, c.record.id) for c in checked if c.problems}
     batch_keys = {(c.record.table, c.record.id) for c in accepted}
 
+    # Each accepted row's non-empty references, worked out once: (field, target object, required, id).
+    references: dict[int, list[tuple[str, str, bool, str]]] = {}
     wanted: dict[str, set[str]] = defaultdict(set)
     for c in accepted:
-        for fld, target, _req in REFERENCES.get(c.record.table, []):
-            v = c.values.get(fld)
-            if v is not None and (target, v) not in batch_keys:
+        values = c.values
+        found = [(f, t, r, values[f]) for f, t, r in REFERENCES.get(c.record.table, ()) if values.get(f) is not None]
+        if c.record.table == "attribute" and values.get("link_entity") in HSDS_MODELS:
+            if values.get("link_id") is not None:
+                found.append(("link_id", values["link_entity"], True, values["link_id"]))
+        references[id(c)] = found
+        for _fld, target, _req, v in found:
+            if (target, v) not in batch_keys:
                 wanted[target].add(v)
-        if c.record.table == "attribute" and c.values.get("link_entity") in HSDS_MODELS:
-            target = c.values["link_entity"]
-            if (target, c.values["link_id"]) not in batch_keys:
-                wanted[target].add(c.values["link_id"])
-    in_db = {(t, i) for t, ids in wanted.items() for i in _existing_ids(session, t, ids)}
+    in_db = {(t, i) for t, ids in wanted.items() for i in lookup(t, ids)}
 
     warned: set[tuple[str, str | None, str]] = set()
     changed = True
@@ -382,16 +471,13 @@ def _resolve_references(session: Session, checked: list[_Checked], report: Impor
         changed = False
         still: list[_Checked] = []
         for c in accepted:
-            refs = [(f, t, r) for f, t, r in REFERENCES.get(c.record.table, [])]
-            if c.record.table == "attribute" and c.values.get("link_entity") in HSDS_MODELS:
-                refs.append(("link_id", c.values["link_entity"], True))
-            for fld, target, required in refs:
-                v = c.values.get(fld)
-                if v is None:
+            for fld, target, required, v in references[id(c)]:
+                key = (target, v)
+                if key in batch_keys:
                     continue
-                if (target, v) in refused_keys:
+                if key in refused_keys:
                     c.problems.append(c.record.issue(fld, f"refers to {target} {v}, which was refused"))
-                elif (target, v) not in batch_keys and (target, v) not in in_db:
+                elif key not in in_db:
                     if required:
                         c.problems.append(c.record.issue(fld, f"no {target} with id {v}"))
                     elif (c.record.table, c.record.id, fld) not in warned:
@@ -435,90 +521,198 @@ def _location_hub_values(values: dict[str, Any], existing: Any | None, now: dt.d
     geocoder survive a re-import of a feed that has none (they are not the feed's to clear)."""
     lat, lon = values.get("latitude"), values.get("longitude")
     if lat is None:
-        if existing is not None and existing.geocode_source not in (None, "data"):
+        if existing is not None and existing["geocode_source"] not in (None, "data"):
             return {
-                "latitude": existing.latitude,
-                "longitude": existing.longitude,
-                "geocode_source": existing.geocode_source,
-                "geocode_precision": existing.geocode_precision,
-                "geocoded_at": existing.geocoded_at,
+                "latitude": existing["latitude"],
+                "longitude": existing["longitude"],
+                "geocode_source": existing["geocode_source"],
+                "geocode_precision": existing["geocode_precision"],
+                "geocoded_at": existing["geocoded_at"],
             }
         return {"geocode_source": None, "geocode_precision": None, "geocoded_at": None}
     source = values.get("geocode_source") or "data"
     same = (
         existing is not None
-        and existing.latitude == lat
-        and existing.longitude == lon
-        and existing.geocode_source == source
+        and existing["latitude"] == lat
+        and existing["longitude"] == lon
+        and existing["geocode_source"] == source
     )
     return {
         "geocode_source": source,
         "geocode_precision": values.get("geocode_precision"),
-        "geocoded_at": existing.geocoded_at if same else now,
+        "geocoded_at": existing["geocoded_at"] if same else now,
     }
 
 
-def _write(session: Session, accepted: list[_Checked], report: ImportReport, updated_by: str) -> None:
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    today = now.date()
-    by_table: dict[str, list[_Checked]] = defaultdict(list)
-    for c in accepted:
-        by_table[c.record.table].append(c)
-    metadata_rows: list[dict[str, Any]] = []
-    for table, model in HSDS_MODELS.items():
-        rows = by_table.get(table)
-        if not rows:
-            continue
+# Write order: owners before the rows that need them (the database's foreign keys), and every object the
+# search extras read (up to ``attribute``) before the others, so the search refresh runs while the remaining
+# objects are still being validated and written.
+WRITE_ORDER = (
+    "taxonomy",
+    "taxonomy_term",
+    "organization",
+    "organization_identifier",
+    "program",
+    "service",
+    "location",
+    "service_at_location",
+    "language",
+    "cost_option",
+    "attribute",
+    "address",
+    "contact",
+    "phone",
+    "schedule",
+    "funding",
+    "service_area",
+    "required_document",
+    "accessibility",
+    "metadata",
+    "meta_table_description",
+    "unit",
+    "service_capacity",
+    "url",
+)
+LAST_SEARCH_INPUT = "attribute"
+if set(WRITE_ORDER) != set(HSDS_MODELS):  # pragma: no cover - a model added without a place in the order
+    raise RuntimeError("WRITE_ORDER must list every HSDS object")
+
+
+class _TableWriter:
+    """Upserts accepted rows object by object and logs every changed field (runs on the write pipeline).
+
+    Existing rows are read as plain tuples in large chunks, new rows go in with one bulk statement per object
+    (``import_write``): the per-row cost is the Python comparison, not a round trip.
+    """
+
+    def __init__(self, connection: Any, report: ImportReport, updated_by: str) -> None:
+        self.connection = connection
+        self.report = report
+        self.updated_by = updated_by
+        self.now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        # Which services the search extras must refresh: only SQLite's suspended triggers need the list
+        # (PostgreSQL's statement triggers work it out themselves).
+        self.touch = SearchTouch() if connection.dialect.name == "sqlite" else None
+        self.suspended: list[str] | None = None  # SQL of the SQLite triggers to put back
+        self.search_done = False
+        self.metadata_rows: list[dict[str, Any]] = []
+        self.existing: dict[str, dict[str, Any]] = {}
+
+    def load_existing(self, ids_by_table: dict[str, list[str]]) -> None:
+        """Fetch the rows the import may update, for every object at once (before anything is written:
+        each object's ids are looked up in its own table, which the import's earlier writes never touch)."""
+        for table, ids in ids_by_table.items():
+            self.existing[table] = existing_rows(self.connection, _sa_table(table), self._compared(table), ids)
+
+    @staticmethod
+    def _compared(table: str) -> list[str]:
         cols = hsds_columns(table)
-        existing: dict[str, Any] = {}
-        ids = [c.record.id for c in rows]
-        for i in range(0, len(ids), 500):
-            for obj in session.execute(select(model).where(model.id.in_(ids[i : i + 500]))).scalars():  # type: ignore[attr-defined]
-                existing[obj.id] = obj
-        inserts: list[dict[str, Any]] = []
+        return [*cols, *HUB_ONLY_COLUMNS.get(table, ())] if table == "location" else cols
+
+    def plan(self, table: str, rows: list[_Checked]) -> Callable[[], None]:
+        """Compare ``rows`` with what exists (importer's thread) and return the database work (pipeline)."""
+        report, touch, now = self.report, self.touch, self.now
+        cols = hsds_columns(table)
+        existing = self.existing.get(table, {})
+        insert_columns: list[str] = []
+        inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
         for c in rows:
-            new = {col: c.values.get(col) for col in cols}
+            values = c.values
             old = existing.get(c.record.id)
-            if table == "location":
-                new.update(_location_hub_values(c.values, old, now))
-            if old is None:
-                inserts.append(new)
+            if old is None and table != "location":
+                # The common case of a first import: straight to a tuple, no comparison dict.
+                insert_columns = cols
+                inserts.append(tuple([values.get(col) for col in cols]))
+                if touch is not None:
+                    touch.note(table, values)
                 continue
-            diffs = [col for col in new if getattr(old, col) != new[col]]
+            new = {col: values.get(col) for col in cols}
+            if table == "location":
+                new.update(_location_hub_values(values, old, now))
+            if old is None:
+                if not insert_columns:
+                    insert_columns = list(new)
+                inserts.append(tuple([new[col] for col in insert_columns]))
+                if touch is not None:
+                    touch.note(table, new)
+                continue
+            diffs = [col for col in new if old[col] != new[col]]
             if not diffs:
                 report.unchanged[table] += 1
                 continue
             updates.append(new)
-            for col in diffs:
-                if col in ("geocoded_at", "geocode_precision", "geocode_source"):
-                    continue  # provenance bookkeeping, not a change of the published record
-                metadata_rows.append(
-                    {
-                        "id": str(uuid.uuid4()),
-                        "resource_id": c.record.id,
-                        "resource_type": table,
-                        "last_action_date": today,
-                        "last_action_type": "update",
-                        "field_name": col,
-                        "previous_value": render_value(getattr(old, col)),
-                        "replacement_value": render_value(new[col]),
-                        "updated_by": updated_by,
-                    }
-                )
-        if existing:
-            # The ORM objects were only needed for comparison; drop them so bulk UPDATEs are not shadowed.
-            for obj in existing.values():
-                session.expunge(obj)
+            if touch is not None:
+                touch.note(table, new)
+                touch.note(table, old)
+            self._log_changes(table, c.record.id, old, new, diffs)
         if inserts:
-            session.execute(insert(model.__table__), inserts)  # type: ignore[attr-defined]
             report.created[table] += len(inserts)
         if updates:
-            session.execute(update(model), updates)
             report.updated[table] += len(updates)
-    if metadata_rows:
-        session.execute(insert(MetadataEntry.__table__), metadata_rows)
-        report.metadata_rows = len(metadata_rows)
+        payload = copy_text(inserts) if inserts and self.connection.dialect.name == "postgresql" else None
+        return partial(self._apply, table, insert_columns, inserts, payload, updates)
+
+    def _apply(
+        self,
+        table: str,
+        insert_columns: list[str],
+        inserts: list[tuple[Any, ...]],
+        payload: str | None,
+        updates: list[dict[str, Any]],
+    ) -> None:
+        if self.suspended is None:
+            self.suspended = suspend_row_triggers(self.connection)
+        sa_table = _sa_table(table)
+        if payload is not None:
+            copy_rows(self.connection, sa_table, insert_columns, payload)
+        elif inserts:
+            insert_rows(self.connection, sa_table, insert_columns, inserts)
+        if updates:
+            update_rows(self.connection, sa_table, updates)
+        if table == LAST_SEARCH_INPUT:
+            self.search_inputs_written()
+
+    def _log_changes(self, table: str, record_id: str | None, old: Any, new: dict[str, Any], diffs: list[str]) -> None:
+        for col in diffs:
+            if col in ("geocoded_at", "geocode_precision", "geocode_source"):
+                continue  # provenance bookkeeping, not a change of the published record
+            self.metadata_rows.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "resource_id": record_id,
+                    "resource_type": table,
+                    "last_action_date": self.now.date(),
+                    "last_action_type": "update",
+                    "field_name": col,
+                    "previous_value": render_value(old[col]),
+                    "replacement_value": render_value(new[col]),
+                    "updated_by": self.updated_by,
+                }
+            )
+
+    def search_inputs_written(self) -> None:
+        """Every object the search extras read is written: refresh them now (once)."""
+        if not self.search_done and self.suspended is not None:
+            self.search_done = True
+            bring_search_up_to_date(self.connection, self.touch, self.suspended)
+
+    def finish(self) -> None:
+        self.search_inputs_written()
+        if self.metadata_rows:
+            self.connection.execute(insert(MetadataEntry.__table__), self.metadata_rows)
+            self.report.metadata_rows = len(self.metadata_rows)
+
+
+def _sa_table(table: str) -> Any:
+    return HSDS_MODELS[table].__table__  # type: ignore[attr-defined]
+
+
+def _threaded(connection: Any) -> bool:
+    """Whether the write pipeline gets a worker thread: on PostgreSQL, where the worker mostly waits for the
+    server (COPY of preformatted text, set-wise refreshes) and so overlaps with validation. SQLite runs in this
+    process: its inserts bind every row in Python, which would only fight the validation for the GIL."""
+    return connection.dialect.name == "postgresql"
 
 
 def load_records(
@@ -529,29 +723,101 @@ def load_records(
     updated_by: str,
     check_coordinates: bool = True,
 ) -> ImportReport:
-    """Validate, resolve and (unless strict mode found refusals) upsert ``records``. Does not commit."""
-    checked = [_validate(r, check_coordinates=check_coordinates) for r in records]
+    """Validate, resolve and (unless strict mode found refusals) upsert ``records``. Does not commit.
 
-    # Duplicate ids within one import: every occurrence is refused -- we cannot know which one is right.
-    seen: dict[tuple[str, str], list[_Checked]] = defaultdict(list)
-    for c in checked:
-        if c.record.id is not None and HSDS_MODELS.get(c.record.table) is not None:
-            seen[(c.record.table, c.record.id)].append(c)
-    for dups in seen.values():
-        if len(dups) > 1:
-            for c in dups:
-                others = ", ".join(_where(o.record) for o in dups if o is not c)
-                c.problems.append(c.record.issue("id", f"duplicate id (also at {others})"))
+    Strict mode streams: as soon as every row of an object has validated (objects in :data:`WRITE_ORDER`,
+    nothing refused so far), its rows go to the write pipeline, which writes them on a worker thread inside a
+    SAVEPOINT while the next object is validated. References and duplicates are then checked over the whole
+    feed exactly as before; any refusal rolls the SAVEPOINT back, so nothing is half-written. Partial mode
+    must know the refused rows before writing, so it validates and resolves first, then writes.
+    """
+    started = time.perf_counter()
+    connection = session.connection()
+    pipeline = WritePipeline(connection, threaded=_threaded(connection))
+    sink = _TableWriter(connection, report, updated_by)
+    try:
+        by_table: dict[str, list[int]] = defaultdict(list)
+        for index, rec in enumerate(records):
+            by_table[rec.table].append(index)
+        checked: list[_Checked] = [None] * len(records)  # type: ignore[list-item]  # filled below, in input order
+        ids_by_table = {
+            t: [i for i in {records[n].id for n in indexes} if i is not None]
+            for t, indexes in by_table.items()
+            if t in HSDS_MODELS
+        }
+        pipeline.call(partial(sink.load_existing, ids_by_table))
+        streaming = report.strict
+        for table in [*WRITE_ORDER, *(t for t in by_table if t not in HSDS_MODELS)]:
+            batch = []
+            for index in by_table.get(table, ()):
+                checked[index] = c = _validate(records[index], check_coordinates=check_coordinates)
+                batch.append(c)
+            if not streaming or not batch:
+                continue
+            ids = {c.record.id for c in batch}
+            if table not in HSDS_MODELS or len(ids) != len(batch) or any(c.problems for c in batch):
+                streaming = False  # refusals ahead: stop writing (the report needs every row checked anyway)
+                pipeline.rollback()
+                continue
+            pipeline.submit(sink.plan(table, batch))
+        validated = time.perf_counter()
+        report.timings["validate"] = validated - started
 
-    accepted = _resolve_references(session, checked, report)
-    for c in checked:
-        report.refused.extend(c.problems)
-    if report.refused and report.strict:
-        report.written = False
-        return report
-    _write(session, accepted, report, updated_by)
+        _refuse_duplicates(checked)
+        accepted = _resolve_references(
+            lambda table, ids: pipeline.call(
+                partial(existing_ids, connection, HSDS_MODELS[table].__table__, ids)  # type: ignore[attr-defined]
+            ),
+            checked,
+            report,
+        )
+        for c in checked:
+            report.refused.extend(c.problems)
+        resolved = time.perf_counter()
+        report.timings["references"] = resolved - validated
+        if report.refused and report.strict:
+            pipeline.close()  # undo the speculative writes
+            report.created.clear()
+            report.updated.clear()
+            report.unchanged.clear()
+            report.metadata_rows = 0
+            report.written = False
+            return report
+        if not streaming:  # partial mode: now that the refusals are known, write the rest
+            by_accepted: dict[str, list[_Checked]] = defaultdict(list)
+            for c in accepted:
+                by_accepted[c.record.table].append(c)
+            for table in WRITE_ORDER:
+                if by_accepted.get(table):
+                    pipeline.submit(sink.plan(table, by_accepted[table]))
+        pipeline.submit(sink.finish)
+        pipeline.finish()
+        report.timings["write_wait"] = time.perf_counter() - resolved
+        report.timings["write"] = pipeline.busy_seconds
+    except BaseException:
+        pipeline.close()
+        raise
+    # Rows written behind the ORM's back: nothing the session holds may shadow them.
+    session.expire_all()
     report.written = True
     return report
+
+
+def _refuse_duplicates(checked: list[_Checked]) -> None:
+    """Duplicate ids within one import: every occurrence is refused -- we cannot know which one is right."""
+    first: dict[tuple[str, str], _Checked] = {}
+    duplicated: dict[tuple[str, str], list[_Checked]] = {}
+    for c in checked:
+        record_id = c.record.id
+        if record_id is not None and c.record.table in HSDS_MODELS:
+            key = (c.record.table, record_id)
+            seen = first.setdefault(key, c)
+            if seen is not c:
+                duplicated.setdefault(key, [seen]).append(c)
+    for dups in duplicated.values():
+        for c in dups:
+            others = ", ".join(_where(o.record) for o in dups if o is not c)
+            c.problems.append(c.record.issue("id", f"duplicate id (also at {others})"))
 
 
 def _where(rec: Record) -> str:
@@ -613,6 +879,7 @@ def import_path(
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     report = ImportReport(source=str(path), format=fmt, strict=strict)
     result = _read(fmt, path, mapping)
+    report.timings["read"] = time.perf_counter() - started
     records = result.records
     report.refused.extend(result.refused)
     report.warnings.extend(result.warnings)
@@ -625,10 +892,12 @@ def import_path(
             check_coordinates=check_coordinates,
         )
         if commit:
+            finishing = time.perf_counter()
             if report.written:
-                session.commit()
+                session.commit()  # PostgreSQL refreshes the search tables of the touched services here
             else:
                 session.rollback()
+            report.timings["commit"] = time.perf_counter() - finishing
     except Exception:
         if commit:
             session.rollback()

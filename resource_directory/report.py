@@ -68,6 +68,8 @@ class ImportReport:
     metadata_rows: int = 0
     written: bool = False
     seconds: float = 0.0
+    # Seconds per phase (read, validate, references, write, commit): where a slow import spends its time.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -101,6 +103,7 @@ class ImportReport:
             "strict": self.strict,
             "written": self.written,
             "seconds": round(self.seconds, 3),
+            "timings": {phase: round(seconds, 3) for phase, seconds in self.timings.items()},
             "created": dict(self.created),
             "updated": dict(self.updated),
             "unchanged": dict(self.unchanged),

@@ -27,6 +27,7 @@ rows, set-wise, which is far faster than firing the per-row triggers a million t
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -34,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -518,3 +520,58 @@ def _ordered(batch: dict[str, list[tuple[Any, ...]]]) -> Iterator[tuple[str, lis
     for table in COLUMNS:
         if batch.get(table):
             yield table, batch[table]
+
+
+@dataclass
+class PackageStats:
+    service_locations: int
+    rows: int
+    seconds: float
+
+
+def write_tabular_package(
+    folder: Path, service_locations: int, seed: int = 1, truth: Truth | None = None
+) -> PackageStats:
+    """Write a generated directory as an HSDS 3.0 Tabular Data Package (CSV + ``datapackage.json``).
+
+    Why: the hub's importer (``resource_directory.importer.import_path``) reads feeds, not COPY streams, so
+    timing *it* needs a feed of the bench's size. Files and columns follow the official 3.0 descriptor
+    (every field of each resource, empty where the generator has no value), as a steward's export would;
+    hub-only columns (``referral_status``, ``geocode_source``) are not HSDS and are left out, as
+    ``export_tabular`` does.
+    """
+    import csv
+
+    from resource_directory.hsds_tabular import official_descriptor
+    from resource_directory.importer import render_value
+
+    started = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = official_descriptor()
+    resources = {r["name"]: r for r in descriptor["resources"]}
+    handles: dict[str, Any] = {}
+    writers: dict[str, Any] = {}
+    positions: dict[str, list[int | None]] = {}
+    rows = made = 0
+    try:
+        for table, columns in COLUMNS.items():
+            resource = resources[table.removeprefix("hsds_")]
+            fields = [f["name"] for f in resource["schema"]["fields"]]
+            handles[table] = (folder / resource["path"]).open("w", encoding="utf-8", newline="")
+            writers[table] = csv.writer(handles[table], lineterminator="\n")
+            writers[table].writerow(fields)
+            positions[table] = [columns.index(f) if f in columns else None for f in fields]
+        for batch in generate(service_locations, seed, truth):
+            for table, values in _ordered(batch):
+                where = positions[table]
+                writers[table].writerows(
+                    [["" if i is None else render_value(value[i]) for i in where] for value in values]
+                )
+                rows += len(values)
+            made += len(batch.get("hsds_service_at_location", ()))
+    finally:
+        for handle in handles.values():
+            handle.close()
+    descriptor["resources"] = [resources[t.removeprefix("hsds_")] for t in COLUMNS]
+    (folder / "datapackage.json").write_text(json.dumps(descriptor, indent=2) + "\n", encoding="utf-8")
+    return PackageStats(made, rows, time.perf_counter() - started)
