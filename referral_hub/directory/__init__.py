@@ -12,7 +12,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Settings, the ``/hsds`` API, the ``/directory`` pages, the freshness and FHIR-projection jobs, the CLI."""
-    from referral_hub.directory import fhir_sync, freshness  # noqa: F401  (register their jobs)
+    from referral_hub.directory import fhir_sync, freshness, geocoding_jobs  # noqa: F401  (register their jobs)
     from referral_hub.directory.cli import directory_cli
     from referral_hub.directory.fhir_search import NEAR, NEAR_DEFINITION, NEAR_DOCUMENTATION, near_search
     from referral_hub.directory.hsds_api import bp as hsds_bp

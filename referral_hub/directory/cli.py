@@ -40,13 +40,14 @@ def directory_cli() -> None:
 @with_appcontext
 def import_command(path: Path, fmt: str | None, mapping: Path | None, partial: bool, max_issues: int) -> None:
     """Import PATH (a directory of CSV/JSON files, one file, or a mapping file) in one transaction."""
-    from referral_hub.directory.fhir_sync import request_projection
+    from referral_hub.directory.geocoding_jobs import request_geocoding
     from resource_directory.importer import import_path
 
     try:
         report = import_path(db.session, path, format=fmt, mapping=mapping, strict=not partial, commit=False)
         if report.written:
-            request_projection(db.session)  # /fhir follows the directory: the job runs after this commit
+            # New locations get coordinates, then /fhir follows: jobs that run after this commit.
+            request_geocoding(db.session)
             db.session.commit()
         else:
             db.session.rollback()
@@ -64,8 +65,10 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, partial: b
     if report.refused and not report.written:
         raise click.exceptions.Exit(1)
     if report.written:
-        # New rows need coordinates before they show up in distance searches.
-        click.echo("run `referral-hub directory geocode` to place new locations")
+        click.echo(
+            "geocoding new locations and updating /fhir in the background (jobs directory.geocode_pending, "
+            "directory.project_fhir)"
+        )
 
 
 @directory_cli.command("export")

@@ -11,6 +11,7 @@ same "environment first, test overrides win" rule) so that adding it needs no ch
 | ``DIRECTORY_STALE_AFTER_DAYS`` | ``180`` | a listing not verified for this long gets a "still correct?" e-mail |
 | ``DIRECTORY_VERIFY_LINK_DAYS`` | ``30`` | how long a "still correct?" link works |
 | ``DIRECTORY_RESEND_AFTER_DAYS`` | ``30`` | an unanswered contact is asked again after this many days, not sooner |
+| ``DIRECTORY_GEOCODE_BATCH`` | ``200`` | locations per background geocoding job (keep runs short with a rate-limited provider) |
 """
 
 from __future__ import annotations
@@ -35,8 +36,14 @@ DEFAULTS: dict[str, Any] = {
     "DIRECTORY_STALE_AFTER_DAYS": 180,
     "DIRECTORY_VERIFY_LINK_DAYS": 30,
     "DIRECTORY_RESEND_AFTER_DAYS": 30,
+    "DIRECTORY_GEOCODE_BATCH": 200,
 }
-_INTEGERS = ("DIRECTORY_STALE_AFTER_DAYS", "DIRECTORY_VERIFY_LINK_DAYS", "DIRECTORY_RESEND_AFTER_DAYS")
+_INTEGERS = (
+    "DIRECTORY_STALE_AFTER_DAYS",
+    "DIRECTORY_VERIFY_LINK_DAYS",
+    "DIRECTORY_RESEND_AFTER_DAYS",
+    "DIRECTORY_GEOCODE_BATCH",
+)
 
 
 def configure(app: Flask, environ: Mapping[str, str] | None = None) -> None:
@@ -56,7 +63,7 @@ def configure(app: Flask, environ: Mapping[str, str] | None = None) -> None:
         try:
             app.config[key] = int(app.config[key])
         except (TypeError, ValueError):
-            raise ConfigError(f"{ENV_PREFIX}{key} must be a whole number of days") from None
+            raise ConfigError(f"{ENV_PREFIX}{key} must be a whole number") from None
         if app.config[key] < 1:
             raise ConfigError(f"{ENV_PREFIX}{key} must be at least 1")
     geocoder_config = app.config["DIRECTORY_GEOCODER"]

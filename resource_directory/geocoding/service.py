@@ -44,17 +44,20 @@ def address_query(address: Address) -> str:
     return ", ".join(p.strip() for p in parts if p and p.strip())
 
 
-def locations_needing_geocode(session: Session, limit: int | None = None) -> list[str]:
+def locations_needing_geocode(session: Session, limit: int | None = None, *, skip: int = 0) -> list[str]:
     """Ids of non-virtual locations whose geocode source is not recorded yet, in id order.
 
     Locations that already carry coordinates from their feed are included: geocoding them only
-    records ``source="data"``, without a lookup.
+    records ``source="data"``, without a lookup. ``skip`` passes over the first pending ids: a batched
+    run skips the ones it already tried without a match (they stay pending), so it always ends.
     """
     statement = (
         select(Location.id)
         .where(Location.geocode_source.is_(None), Location.location_type != "virtual")
         .order_by(Location.id)
     )
+    if skip:
+        statement = statement.offset(skip)
     if limit is not None:
         statement = statement.limit(limit)
     return list(session.execute(statement).scalars())
@@ -109,10 +112,10 @@ class GeocodeReport:
     not_found: list[str] = field(default_factory=list)
 
 
-def geocode_pending(session: Session, geocoder: Geocoder, limit: int | None = None) -> GeocodeReport:
-    """Geocode every location that needs it (up to ``limit``); the caller commits."""
+def geocode_pending(session: Session, geocoder: Geocoder, limit: int | None = None, *, skip: int = 0) -> GeocodeReport:
+    """Geocode every location that needs it (up to ``limit``, after the first ``skip``); the caller commits."""
     report = GeocodeReport()
-    for location_id in locations_needing_geocode(session, limit):
+    for location_id in locations_needing_geocode(session, limit, skip=skip):
         if geocode_location(session, location_id, geocoder):
             report.geocoded.append(location_id)
         else:

@@ -328,3 +328,53 @@ def test_directory_import_command_brings_fhir_up_to_date(fresh_app: Flask) -> No
         _reader(fresh_app),
     )
     assert organizations["total"] > 0
+
+
+def test_geocoding_runs_as_a_chain_of_batch_jobs_that_ends_and_updates_fhir(fresh_app: Flask) -> None:
+    """Locations without coordinates are placed by background batches (2 per job here); one the offline geocoder
+    cannot place stays pending without stopping the chain; the FHIR Locations get their positions."""
+    from sqlalchemy import select
+
+    from referral_hub.directory.geocoding_jobs import request_geocoding
+    from referral_hub.extensions import db
+    from referral_hub.jobs.models import OutboxMessage
+    from resource_directory.models import Address, Location
+
+    fresh_app.config["DIRECTORY_GEOCODE_BATCH"] = 2
+    zips = {"a-redwood": "94063", "b-nowhere": "00000", "c-bronx": "10451", "d-chicago": "60601", "e-boston": "02108"}
+    with fresh_app.app_context():
+        for key, postcode in zips.items():
+            location_id = str(uuid.uuid4())
+            db.session.add(Location(id=location_id, location_type="physical", name=f"Site {key}"))
+            db.session.flush()
+            db.session.add(
+                Address(
+                    id=str(uuid.uuid4()),
+                    location_id=location_id,
+                    address_1="1 Main St",
+                    city="Somewhere",
+                    state_province="NY",
+                    postal_code=postcode,
+                    country="US",
+                    address_type="physical",
+                )
+            )
+        request_geocoding(db.session)
+        db.session.commit()  # without Redis the chain runs in-process, one job after each commit
+        db.session.expire_all()
+        placed = {loc.name: loc.geocode_source for loc in db.session.execute(select(Location)).scalars()}
+        runs = db.session.execute(
+            select(OutboxMessage.status).where(OutboxMessage.name == "directory.geocode_pending")
+        ).all()
+        projections = db.session.execute(
+            select(OutboxMessage.status).where(OutboxMessage.name == "directory.project_fhir")
+        ).all()
+        db.session.remove()
+    assert placed.pop("Site b-nowhere") is None
+    assert all(source is not None for source in placed.values()), placed
+    assert [status for (status,) in runs] == ["succeeded"] * 3  # 2 + 2 + 1 (the unmatched one is skipped after)
+    assert [status for (status,) in projections] == ["succeeded"]
+    client = fresh_app.test_client()
+    locations = _resources(_get(client, "/fhir/Location?name=Site&_count=10", _reader(fresh_app)))
+    positioned = {loc["name"] for loc in locations if "position" in loc}
+    assert positioned == {"Site a-redwood", "Site c-bronx", "Site d-chicago", "Site e-boston"}
