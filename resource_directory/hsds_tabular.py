@@ -145,25 +145,21 @@ def _read_csv(file: Path, table: str, result: ReadResult) -> None:
                     file.name, 1, table, None, None, f"columns ignored (not HSDS {table} fields): {', '.join(unknown)}"
                 )
             )
+        name, width, records = file.name, len(header), result.records
         last_line = reader.line_num
-        while True:
-            start = last_line + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                result.refused.append(RowIssue(file.name, start, table, None, None, f"malformed CSV: {exc}"))
-                break
-            last_line = reader.line_num
-            if not any(cells):  # blank line or only empty cells
-                continue
-            # Empty cells are absent values: validation reads a missing field as empty, and most HSDS cells are.
-            values = {name: cell for name, cell in zip(header, cells, strict=False) if cell}
-            rec = Record(table=table, values=values, file=file.name, row=start)
-            if len(cells) != len(header):
-                rec.issues.append(f"row has {len(cells)} cells but the header has {len(header)}")
-            result.records.append(rec)
+        try:
+            for cells in reader:
+                start, last_line = last_line + 1, reader.line_num
+                if not any(cells):  # blank line or only empty cells
+                    continue
+                # Empty cells are absent values: validation reads a missing field as empty, and most HSDS
+                # cells are.
+                rec = Record(table, {h: cell for h, cell in zip(header, cells, strict=False) if cell}, name, start)
+                if len(cells) != width:
+                    rec.issues.append(f"row has {len(cells)} cells but the header has {width}")
+                records.append(rec)
+        except csv.Error as exc:
+            result.refused.append(RowIssue(name, last_line + 1, table, None, None, f"malformed CSV: {exc}"))
 
 
 def export_tabular(session: Session, out_dir: str | Path, *, include_empty: bool = True) -> dict[str, int]:

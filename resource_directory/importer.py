@@ -353,6 +353,7 @@ class _TablePlan:
     converters: dict[str, Any]  # importable field -> raw value -> Python value (raises ValueError)
     checked: frozenset[str]
     required: tuple[str, ...]
+    ranges: tuple[tuple[str, str], ...]  # (start, end) field pairs of this object that must be in order
 
 
 _PLANS: dict[str, _TablePlan] = {}
@@ -377,7 +378,8 @@ def _plan(table: str) -> _TablePlan:
             for name, column in columns.items()
             if name in allowed and not column.nullable and column.server_default is None
         )
-        plan = _PLANS[table] = _TablePlan(columns, converters, _CHECKED_FIELDS[table], required)
+        ranges = tuple((a, b) for a, b in (("valid_from", "valid_to"), ("dtstart", "until")) if a in columns)
+        plan = _PLANS[table] = _TablePlan(columns, converters, _CHECKED_FIELDS[table], required, ranges)
     return plan
 
 
@@ -429,7 +431,7 @@ def _validate(rec: Record, *, check_coordinates: bool) -> _Checked:
             problems.append(
                 rec.issue("closes_at" if closes is None else "opens_at", "opens_at and closes_at go together")
             )
-    for a, b in (("valid_from", "valid_to"), ("dtstart", "until")):
+    for a, b in plan.ranges:
         if values.get(a) is not None and values.get(b) is not None and values[b] < values[a]:
             problems.append(rec.issue(b, f"{b} {values[b]} is before {a} {values[a]}"))
     return _Checked(rec, values, problems)
