@@ -12,10 +12,12 @@ RUNS = 500
 
 
 def _mean_ms(task: dict[str, Any], previous: dict[str, Any] | None) -> float:
-    start = time.perf_counter()
+    """Mean CPU time of this process per validation: other work on a shared 2-core machine (the other xdist
+    worker, benchmarks) stretches wall-clock time without making validation any slower."""
+    start = time.process_time()
     for _ in range(RUNS):
         validate_resource(task, previous)
-    return (time.perf_counter() - start) / RUNS * 1000
+    return (time.process_time() - start) / RUNS * 1000
 
 
 def test_referral_task_update_validates_in_well_under_a_millisecond(referral_task: dict[str, Any]) -> None:
