@@ -11,7 +11,7 @@ same "environment first, test overrides win" rule) so that adding it needs no ch
 | ``DIRECTORY_STALE_AFTER_DAYS`` | ``180`` | a listing not verified for this long gets a "still correct?" e-mail |
 | ``DIRECTORY_VERIFY_LINK_DAYS`` | ``30`` | how long a "still correct?" link works |
 | ``DIRECTORY_RESEND_AFTER_DAYS`` | ``30`` | an unanswered contact is asked again after this many days, not sooner |
-| ``DIRECTORY_GEOCODE_BATCH`` | ``200`` | locations per background geocoding job (keep runs short with a rate-limited provider) |
+| ``DIRECTORY_GEOCODE_BATCH`` | ``200`` | locations per background geocoding job (short runs for rate limits) |
 """
 
 from __future__ import annotations
