@@ -254,8 +254,8 @@ def run_database(name: str, args: argparse.Namespace, folder: Path, package: Pat
         hub_import = report["hub_import"]
         print(
             f"  {name}: import_path wrote {hub_import['created_rows']:,} rows ({hub_import['service_locations']:,}"
-            f" service-locations) in {hub_import['seconds']:.1f} s = {hub_import['per_second']:,}/s;"
-            f" phases {hub_import['timings']}",
+            f" service-locations) in {hub_import['seconds']:.1f} s (importer CPU {hub_import['cpu_seconds']:.1f} s)"
+            f" = {hub_import['per_second']:,}/s; phases {hub_import['timings']}",
             flush=True,
         )
         if name == "sqlite":
