@@ -734,6 +734,9 @@ def load_records(
     must know the refused rows before writing, so it validates and resolves first, then writes.
     """
     started = time.perf_counter()
+    # The import reads and writes on the session's connection directly: objects the caller added through the
+    # ORM (e.g. a taxonomy loaded just before) must be in the database first, as autoflush used to ensure.
+    session.flush()
     connection = session.connection()
     pipeline = WritePipeline(connection, threaded=_threaded(connection))
     sink = _TableWriter(connection, report, updated_by)
