@@ -567,7 +567,14 @@ def api_requires_token(hub_port: int) -> bool:
     return status == 401
 
 
-def register_bench_client(env: dict[str, str]) -> ClientCredentials:
+def register_bench_client(
+    env: dict[str, str],
+    *,
+    org_name: str = "Bench Program",
+    org_slug: str = BENCH_ORG_SLUG,
+    client_name: str = "Bench load client",
+    scopes: str = BENCH_SCOPES,
+) -> ClientCredentials:
     """A program organization and a SMART Backend Services client that sees every compartment, registered
     through the hub's own CLI (``orgs create``, ``clients create``): the load then runs as a coordination
     platform partner would, through the real token check and access policy."""
@@ -580,11 +587,8 @@ def register_bench_client(env: dict[str, str]) -> ClientCredentials:
             raise RuntimeError(f"referral-hub {' '.join(args[:2])} failed: {done.stderr.strip()[-800:]}")
         return done.stdout
 
-    cli("orgs", "create", "--name", "Bench Program", "--kind", "program", "--slug", BENCH_ORG_SLUG)
-    out = cli(
-        "clients", "create", "--name", "Bench load client", "--org", BENCH_ORG_SLUG,
-        "--scopes", BENCH_SCOPES, "--all-compartments",
-    )  # fmt: skip
+    cli("orgs", "create", "--name", org_name, "--kind", "program", "--slug", org_slug)
+    out = cli("clients", "create", "--name", client_name, "--org", org_slug, "--scopes", scopes, "--all-compartments")
     data = json.loads(out[out.index("{") :])
     return ClientCredentials(data["client_id"], data["client_secret"])
 

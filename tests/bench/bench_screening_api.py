@@ -110,23 +110,13 @@ def check_response_scores(body: dict[str, Any]) -> int:
 # ---- the hub's API credentials -------------------------------------------------------------------------------------
 def register_client(env: dict[str, str]) -> store_bench.ClientCredentials:
     """A program organization and an all-compartments client allowed to write patients and responses."""
-    import subprocess
-
-    def cli(*args: str) -> str:
-        done = subprocess.run(
-            [store_bench.hub_cli(), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"referral-hub {' '.join(args[:2])} failed: {done.stderr.strip()[-800:]}")
-        return done.stdout
-
-    cli("orgs", "create", "--name", "Bench Screening Program", "--kind", "program", "--slug", BENCH_ORG_SLUG)
-    out = cli(
-        "clients", "create", "--name", "Bench screening client", "--org", BENCH_ORG_SLUG,
-        "--scopes", BENCH_SCOPES, "--all-compartments",
-    )  # fmt: skip
-    data = json.loads(out[out.index("{") :])
-    return store_bench.ClientCredentials(data["client_id"], data["client_secret"])
+    return store_bench.register_bench_client(
+        env,
+        org_name="Bench Screening Program",
+        org_slug=BENCH_ORG_SLUG,
+        client_name="Bench screening client",
+        scopes=BENCH_SCOPES,
+    )
 
 
 def create_patients(port: int, auth: tuple[tuple[str, str], ...], count: int) -> list[str]:
