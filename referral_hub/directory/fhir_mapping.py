@@ -34,7 +34,8 @@ hub referral_status                        SDOHCC capacity-status extension (STU
 
 The functions are pure: they take HSDS JSON documents (the shape of the HSDS API and of ``*_full.json``) and
 return FHIR JSON, so they are tested against the official HSDS examples as well as the hub's own rows. Every
-projected resource carries :data:`PROJECTION_TAG`: the directory, not the FHIR API, is where it is edited.
+projected resource carries ``referral_hub.fhir.tags.DIRECTORY_TAG``: the directory, not the FHIR API, is where it
+is edited.
 """
 
 from __future__ import annotations
@@ -45,10 +46,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from questionnaires.codes import SDOHCC_CATEGORIES
-from referral_hub.fhir.tags import DIRECTORY_TAG, has_directory_tag
+from referral_hub.fhir.tags import DIRECTORY_TAG
 from referral_hub.fhir.validation.codes import CS_SDOHCC
 
-PROJECTION_TAG = DIRECTORY_TAG
 PLAN_NET = "http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/"
 EXT_ORG_DESCRIPTION = PLAN_NET + "org-description"
 EXT_CAPACITY_STATUS = (
@@ -86,7 +86,7 @@ def fhir_id(kind: str, hsds_id: str) -> str:
 
 
 def _meta() -> dict[str, Any]:
-    return {"tag": [dict(PROJECTION_TAG)]}
+    return {"tag": [dict(DIRECTORY_TAG)]}
 
 
 def _text(value: Any) -> str | None:
@@ -432,8 +432,3 @@ def healthcare_service(
         resource["referralMethod"] = [{"text": _text(doc.get("application_process"))}]
     _add_hours(resource, doc, "availableTime", ("availableStartTime", "availableEndTime"))
     return resource
-
-
-def is_projection(body: Mapping[str, Any] | None) -> bool:
-    """Whether a stored resource is a directory projection (read-only through the FHIR API)."""
-    return has_directory_tag(body)

@@ -30,9 +30,9 @@ from referral_hub.directory import fhir_mapping
 from referral_hub.directory.hsds_serialize import DocumentBuilder
 from referral_hub.fhir.models import FhirResource, TokenIndex
 from referral_hub.fhir.store import ResourceStore
-from referral_hub.fhir.tags import DIRECTORY_TAG, RECORD_SOURCE_SYSTEM
+from referral_hub.fhir.tags import DIRECTORY_TAG, RECORD_SOURCE_SYSTEM, has_directory_tag
 from referral_hub.jobs import enqueue, job
-from resource_directory.models import Attribute, Organization, Service, TaxonomyTerm
+from resource_directory.models import Attribute, Organization, Service, Taxonomy, TaxonomyTerm
 from resource_directory.models import Location as HsdsLocation
 from resource_directory.taxonomy import SDOH_CATEGORIES, terms_for_category
 
@@ -106,7 +106,9 @@ def _chunks(session: Session, model: Any) -> Iterator[list[Any]]:
             session.expunge(row)  # the projection only reads; keep the identity map small
 
 
-def _attributes(session: Session, entity: str, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def _attributes(
+    session: Session, entity: str, ids: Sequence[str], taxonomies: dict[str, dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
     """Taxonomy attributes of ``entity`` rows, each with its term and taxonomy (for codings and categories)."""
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     rows = session.execute(
@@ -115,7 +117,6 @@ def _attributes(session: Session, entity: str, ids: Sequence[str]) -> dict[str, 
         .where(Attribute.link_entity == entity, Attribute.link_id.in_(list(ids)))
         .order_by(Attribute.link_id, Attribute.id)
     )
-    taxonomies = _taxonomies(session)
     for link_id, term_id, term in rows:
         term_doc = {"id": term.id, "code": term.code, "name": term.name, "taxonomy_id": term.taxonomy_id}
         if term.taxonomy_id in taxonomies:
@@ -124,26 +125,19 @@ def _attributes(session: Session, entity: str, ids: Sequence[str]) -> dict[str, 
     return found
 
 
-def _taxonomies(session: Session) -> dict[str, dict[str, Any]]:
-    from resource_directory.models import Taxonomy
-
-    cache: dict[str, dict[str, Any]] = session.info.setdefault("fhir_sync.taxonomies", {})
-    if not cache:
-        for taxonomy in session.execute(select(Taxonomy)).scalars():
-            cache[taxonomy.id] = {"id": taxonomy.id, "uri": taxonomy.uri, "version": taxonomy.version}
-    return cache
-
-
 def _mapped(session: Session) -> Iterator[list[dict[str, Any]]]:
     """FHIR resources for the whole directory, a chunk (one HSDS table, ≤ ``CHUNK`` rows) at a time."""
     terms = category_index(session)
+    taxonomies = {
+        t.id: {"id": t.id, "uri": t.uri, "version": t.version} for t in session.execute(select(Taxonomy)).scalars()
+    }
     for rows in _chunks(session, Organization):
         yield [fhir_mapping.organization(doc) for doc in _with_children(session, "organization", rows)]
     for rows in _chunks(session, HsdsLocation):
         yield [fhir_mapping.location(doc) for doc in _with_children(session, "location", rows)]
     for rows in _chunks(session, Service):
         docs = _with_children(session, "service", rows)
-        attributes = _attributes(session, "service", [row.id for row in rows])
+        attributes = _attributes(session, "service", [row.id for row in rows], taxonomies)
         for doc, row in zip(docs, rows, strict=True):
             doc["attributes"] = attributes.get(doc["id"], [])
             doc["referral_status"] = row.referral_status  # a hub column, not part of the HSDS document
@@ -184,7 +178,7 @@ def _write(
         elif _comparable(row.body) == _comparable(body):
             report.unchanged[resource_type] += 1
         else:
-            if not fhir_mapping.is_projection(row.body):
+            if not has_directory_tag(row.body):
                 continue  # a resource of the same id that the directory does not own: never overwrite it
             store.update(resource_type, body["id"], body, if_match=row.version_id, workflow=False)
             report.updated[resource_type] += 1
@@ -200,16 +194,19 @@ def _retire(store: ResourceStore, seen: set[tuple[str, str]], report: Projection
         TokenIndex.system == RECORD_SOURCE_SYSTEM,
         TokenIndex.code == DIRECTORY_TAG["code"],
     )
-    rows = store.session.execute(
-        select(FhirResource).where(FhirResource.pk.in_(tagged), FhirResource.resource_type.in_(PROJECTED_TYPES))
-    ).scalars()
-    for row in list(rows):
-        if (row.resource_type, row.resource_id) in seen:
-            continue
-        retired = _retired_body(row.body)
-        if retired != row.body:
-            store.update(row.resource_type, row.resource_id, retired, if_match=row.version_id, workflow=False)
-            report.retired[row.resource_type] += 1
+    projected = store.session.execute(
+        select(FhirResource.pk, FhirResource.resource_type, FhirResource.resource_id).where(
+            FhirResource.pk.in_(tagged), FhirResource.resource_type.in_(PROJECTED_TYPES)
+        )
+    ).all()
+    gone = [pk for pk, resource_type, resource_id in projected if (resource_type, resource_id) not in seen]
+    for start in range(0, len(gone), CHUNK):
+        rows = store.session.execute(select(FhirResource).where(FhirResource.pk.in_(gone[start : start + CHUNK])))
+        for row in list(rows.scalars()):
+            retired = _retired_body(row.body)
+            if retired != row.body:
+                store.update(row.resource_type, row.resource_id, retired, if_match=row.version_id, workflow=False)
+                report.retired[row.resource_type] += 1
 
 
 def _retired_body(body: dict[str, Any]) -> dict[str, Any]:

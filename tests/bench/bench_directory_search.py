@@ -56,12 +56,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-import psycopg
-from psycopg import sql
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
 
-from tests.bench.bench_fhir_store import Server, hub_cli, libpq_url
+from tests.bench.bench_fhir_store import Server, hub_cli, recreate_database
 from tests.bench.gen_directory import NEEDS, LoadStats, draw_point, load, need_term_id, write_tabular_package
 from tests.bench.loadgen import HttpRequest, KeepAliveConnection, LoadResult, free_port, run_load
 
@@ -69,7 +66,6 @@ REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench-results"
 PG_URL_ENV = "REFERRAL_HUB_BENCH_DIRECTORY_POSTGRES_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_directory"
-PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
 RADIUS_KM = 16.09344  # 10 miles
 TARGET_P95_MS = 15.0
 TARGET_RATIO = 30.0
@@ -95,15 +91,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 # ---- databases ---------------------------------------------------------------------------------------------------
-def recreate_pg_database(pg_url: str) -> None:
-    name = make_url(pg_url).database
-    if not name or name in PROTECTED_DATABASES:
-        raise SystemExit(f"refusing to drop database {name!r}: give the bench its own database")
-    with psycopg.connect(libpq_url(pg_url, "postgres"), autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def hub_environment(database_url: str, base_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFERRAL_HUB_")}
     env.update(
@@ -236,7 +223,7 @@ def _load_summary(result: LoadResult) -> dict[str, Any]:
 def fresh_database(name: str, args: argparse.Namespace, sqlite_file: Path) -> str:
     """URL of an empty database: the bench's PostgreSQL database dropped and re-created, or a new SQLite file."""
     if name == "postgresql":
-        recreate_pg_database(args.pg_url)
+        recreate_database(args.pg_url)
         return str(args.pg_url)
     return f"sqlite:///{sqlite_file}"
 
