@@ -156,7 +156,56 @@ def _is_unicode_text(value: str) -> bool:
     return True
 
 
+def _shape_is_clean(resource: dict[str, Any]) -> bool:
+    """True only when ``json_shape_issues`` would certainly find nothing: the walk every write takes.
+
+    No paths are built, and anything unusual (a null array item, a key or value of a type other than the plain
+    JSON ones, a lone surrogate) answers False, so the full walk runs and reports it. Depths count as in
+    ``json_shape_issues``: an object's member is one level deeper, an array item two.
+    """
+    stack: list[tuple[dict[str, Any], int]] = [(resource, 0)]
+    while stack:
+        obj, depth = stack.pop()
+        if not obj:
+            return False
+        for key, child in obj.items():
+            if type(key) is not str or not key or not (key.isascii() or _is_unicode_text(key)):
+                return False
+            if type(child) is list:
+                if not child or depth + 2 > MAX_DEPTH:
+                    return False
+                for item in child:
+                    if not _leaf_or_push(item, depth + 2, stack):
+                        return False
+            elif depth + 1 > MAX_DEPTH or not _leaf_or_push(child, depth + 1, stack):
+                return False
+    return True
+
+
+def _leaf_or_push(value: object, depth: int, stack: list[tuple[dict[str, Any], int]]) -> bool:
+    """Queue an object; True for a clean JSON leaf; False for anything the full walk must look at."""
+    kind = type(value)
+    if kind is dict:
+        stack.append((value, depth))  # type: ignore[arg-type]
+        return True
+    if kind is str:
+        return value != "" and (value.isascii() or _is_unicode_text(value))  # type: ignore[union-attr]
+    if kind is bool or kind is int:
+        return True
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    return False  # null, a nested array, a subclass or a non-JSON value
+
+
 def json_shape_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
+    """Pass 1 (see the module docstring), with each issue's FHIRPath, in document order."""
+    if _shape_is_clean(resource):
+        return []
+    return _shape_walk(resource_type, resource)
+
+
+def _shape_walk(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
+    """The full pass-1 walk, building the path of every node (run when the quick check is not sure)."""
     issues: list[Issue] = []
     # Iterative walk: (value, path, depth). A recursive one would itself overflow on hostile nesting.
     stack: list[tuple[object, Path, int]] = [(resource, (), 0)]
@@ -380,31 +429,19 @@ def datatype_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]
             spec = fields.get(key)
             if spec is None or value is None:
                 continue  # unknown element: reported by pydantic (extra_forbidden); null: by pass 1
-            where = (*path, key)
             if spec.is_list:
                 if not isinstance(value, list):
-                    issues.append(
-                        error(
-                            "structure",
-                            fhirpath(resource_type, where),
-                            f"{fhirpath(resource_type, where)} repeats, so it must be a JSON array.",
-                        )
-                    )
+                    where = fhirpath(resource_type, (*path, key))
+                    issues.append(error("structure", where, f"{where} repeats, so it must be a JSON array."))
                     continue
-                items = [(v, (*where, i)) for i, v in enumerate(value) if v is not None]
+                for i, item in enumerate(value):
+                    if item is not None:
+                        _check_item(resource_type, spec, item, path, key, i, pending, issues)
+            elif isinstance(value, list):
+                where = fhirpath(resource_type, (*path, key))
+                issues.append(error("structure", where, f"{where} does not repeat, so it must not be an array."))
             else:
-                if isinstance(value, list):
-                    issues.append(
-                        error(
-                            "structure",
-                            fhirpath(resource_type, where),
-                            f"{fhirpath(resource_type, where)} does not repeat, so it must not be an array.",
-                        )
-                    )
-                    continue
-                items = [(value, where)]
-            for item, item_path in items:
-                _check_item(resource_type, spec, item, item_path, pending, issues)
+                _check_item(resource_type, spec, value, path, key, None, pending, issues)
         stack.extend(reversed(pending))
     return issues
 
@@ -413,27 +450,41 @@ def _check_item(
     resource_type: str,
     spec: _Field,
     item: object,
-    item_path: Path,
+    path: Path,
+    key: str,
+    index: int | None,
     stack: list[tuple[type[BaseModel], dict[str, Any], Path, bool]],
     issues: list[Issue],
 ) -> None:
-    expr = fhirpath(resource_type, item_path)
-    if spec.kind in ("complex", "resource"):
+    """Check one value of element ``key`` (``index`` within its array); queue objects for their own walk.
+
+    The item's path and FHIRPath text are built only when needed: this runs for every element of every write,
+    and nearly all of them are fine.
+    """
+    kind = spec.kind
+    if kind == "complex" or kind == "resource":
         if not isinstance(item, dict):
-            issues.append(error("structure", expr, f"{expr} must be {_KIND_WORDS[spec.kind]}, not {_json_kind(item)}."))
+            expr = fhirpath(resource_type, _item_path(path, key, index))
+            issues.append(error("structure", expr, f"{expr} must be {_KIND_WORDS[kind]}, not {_json_kind(item)}."))
             return
-        if spec.kind == "complex":
+        if kind == "complex":
             assert spec.model is not None
-            stack.append((spec.model, item, item_path, False))
+            stack.append((spec.model, item, _item_path(path, key, index), False))
             return
         inner_type = item.get("resourceType")
         inner_model = model_class(inner_type) if isinstance(inner_type, str) else None
         if inner_model is None:
+            expr = fhirpath(resource_type, _item_path(path, key, index))
             issues.append(error("structure", f"{expr}.resourceType", f"{expr} must name a known FHIR resourceType."))
             return
-        stack.append((inner_model, item, item_path, True))
-    elif not _primitive_ok(spec.kind, item):
-        issues.append(error("structure", expr, f"{expr} must be {_KIND_WORDS[spec.kind]}, not {_json_kind(item)}."))
+        stack.append((inner_model, item, _item_path(path, key, index), True))
+    elif not _primitive_ok(kind, item):
+        expr = fhirpath(resource_type, _item_path(path, key, index))
+        issues.append(error("structure", expr, f"{expr} must be {_KIND_WORDS[kind]}, not {_json_kind(item)}."))
+
+
+def _item_path(path: Path, key: str, index: int | None) -> Path:
+    return (*path, key) if index is None else (*path, key, index)
 
 
 def _check_ext_1(resource_type: str, ext: dict[str, Any], path: Path, issues: list[Issue]) -> None:
