@@ -94,13 +94,18 @@ def run_extraction(session: Session, qr: dict[str, Any], instrument: Any) -> lis
 
 
 def _current_bodies(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Current bodies of the given (type, id) pairs, in one query (extraction writes a dozen resources)."""
+    """Current bodies of the given (type, id) pairs, in one query (extraction writes a dozen resources).
+
+    Both columns are constrained so that the lookup uses the (resource_type, resource_id) index: by id alone it
+    was a scan of the whole resource table on every submission, slower the more the hub holds.
+    """
     if not keys:
         return {}
+    types = {rtype for rtype, _rid in keys}
     ids = {rid for _rtype, rid in keys}
     rows = session.execute(
         select(FhirResource.resource_type, FhirResource.resource_id, FhirResource.body).where(
-            FhirResource.resource_id.in_(ids)
+            FhirResource.resource_type.in_(types), FhirResource.resource_id.in_(ids)
         )
     )
     return {(rtype, rid): body for rtype, rid, body in rows if (rtype, rid) in keys}
@@ -125,18 +130,31 @@ def _same(stored: dict[str, Any], new: dict[str, Any]) -> bool:
 def _retire_stale_observations(
     session: Session, store: ResourceStore, qr_id: str, produced: set[tuple[str, str]]
 ) -> None:
+    """Mark ``entered-in-error`` the Observations derived from the response that this extraction did not produce.
+
+    Only the bodies of those are read: the ones just written (a dozen on every submission) are left out in SQL.
+    The index rows are found by their target alone (``ix_fhir_idx_reference_target``), the referring type is
+    checked on the resource row: constraining ``fhir_idx_reference.resource_type`` too let PostgreSQL without
+    planner statistics (a young database, autovacuum off) pick the (type, param, url) index and read every
+    derived-from row of every Observation on each submission.
+    """
     derived = select(ReferenceIndex.resource_pk).where(
-        ReferenceIndex.resource_type == "Observation",
-        ReferenceIndex.param == "derived-from",
         ReferenceIndex.target_type == "QuestionnaireResponse",
         ReferenceIndex.target_id == qr_id,
+        ReferenceIndex.param == "derived-from",
     )
-    rows = session.execute(select(FhirResource).where(FhirResource.pk.in_(derived))).scalars().all()
-    for row in rows:
-        if ("Observation", row.resource_id) in produced or row.body.get("status") == "entered-in-error":
+    kept = [rid for rtype, rid in produced if rtype == "Observation"]
+    stale = session.execute(
+        select(FhirResource.resource_id, FhirResource.body).where(
+            FhirResource.pk.in_(derived),
+            FhirResource.resource_type == "Observation",
+            FhirResource.resource_id.not_in(kept),
+        )
+    )
+    for resource_id, body in stale.all():
+        if body.get("status") == "entered-in-error":
             continue
-        body = dict(row.body, status="entered-in-error")
-        store.update("Observation", row.resource_id, body, workflow=False)
+        store.update("Observation", resource_id, dict(body, status="entered-in-error"), workflow=False)
 
 
 @on_write("Task")
