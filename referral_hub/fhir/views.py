@@ -25,6 +25,7 @@ from referral_hub.auth.discovery import capability_security, smart_configuration
 from referral_hub.db_types import utcnow
 from referral_hub.extensions import db
 from referral_hub.fhir import bundles, capability
+from referral_hub.fhir.batch import autocommit_reads
 from referral_hub.fhir.http import (
     check_accept,
     fhir_response,
@@ -110,6 +111,13 @@ def _target(stored: StoredResource) -> Target:
 @bp.before_request
 def _negotiate() -> None:
     check_accept(request)
+
+
+@bp.before_request
+def _read_requests_autocommit() -> None:
+    """Reads and searches change nothing but the audit log: spare them the BEGIN/COMMIT round trips."""
+    if request.method in ("GET", "HEAD") or request.endpoint == "fhir.search_post":
+        autocommit_reads(db.session())
 
 
 @bp.before_request

@@ -292,3 +292,47 @@ def test_health_and_readiness(fhir: Fhir, live_server: Any) -> None:
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"
     assert ready.headers["X-Request-ID"]
+
+
+def test_reads_and_searches_skip_the_transaction_round_trips_on_postgresql(app: Any, fhir: Fhir) -> None:
+    """GETs write nothing but their audit rows (one statement), so on PostgreSQL they run in autocommit: no
+    BEGIN/COMMIT round trips. Writes keep their transaction."""
+    from sqlalchemy import event
+
+    from referral_hub.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("autocommit reads only apply to PostgreSQL (SQLite has no round trips)")
+    created = fhir.post("Patient", _patient())
+    assert created.status_code == 201
+    patient_id = created.json()["id"]
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append((statement.split(None, 1)[0].upper(), conn.connection.dbapi_connection.autocommit))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert fhir.get(f"Patient/{patient_id}").status_code == 200
+        assert ids(fhir.search(f"Patient?_id={patient_id}")) == {f"Patient/{patient_id}"}
+        reads = list(seen)
+        seen.clear()
+        assert fhir.put(f"Patient/{patient_id}", {**_patient(name="Rivera-Lopez"), "id": patient_id}).status_code == 200
+        writes = list(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert reads
+    assert all(autocommit for _, autocommit in reads), reads
+    assert writes
+    assert not any(autocommit for _, autocommit in writes), writes
+    # The reads are still audited: one row each for the read and the search, findable by patient.
+    with app.app_context():
+        from sqlalchemy import text
+
+        audited = db.session.execute(
+            text("SELECT subtype FROM audit_event WHERE patient_ref = :p AND action IN ('R', 'E') ORDER BY id"),
+            {"p": f"Patient/{patient_id}"},
+        ).scalars()
+        assert list(audited) == ["read", "search-type"]
