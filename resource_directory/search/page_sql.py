@@ -8,8 +8,9 @@ orders, counts and cuts the page — no Python pass over the candidates:
   terms near the point are touched;
 * **distance** is haversine computed in SQL, bit-for-bit the formula of
   :func:`resource_directory.geocoding.points.haversine_km` (PostgreSQL: the same libm calls in the same
-  order, with the point's own terms computed in Python; SQLite: that very Python function, registered on
-  the connection), so the radius boundary and the order are exactly those of a brute-force scan;
+  order, with the point's own terms computed in Python; SQLite: the same SQL with its built-in math
+  functions, or, in builds without them, that very Python function registered on the connection), so the
+  radius boundary and the order are exactly those of a brute-force scan;
 * **best location per service** is ``row_number() OVER (PARTITION BY service_id …)``;
 * **total** is ``count(*) OVER ()`` of the deduplicated rows, computed before ``LIMIT``.
 
@@ -25,7 +26,9 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -113,14 +116,33 @@ def _collate(dialect: str, column: str) -> str:
     return f'{column} COLLATE "C"' if dialect == "postgresql" else column
 
 
+@lru_cache(maxsize=1)
+def sqlite_has_math() -> bool:
+    """Whether this process's SQLite has the built-in math functions (``SQLITE_ENABLE_MATH_FUNCTIONS``).
+
+    They call the same libm functions as :mod:`math`, so the SQL formula gives bit-for-bit the distance of
+    :func:`haversine_km` -- evaluated in C instead of one Python call per candidate row (and SQLite may
+    evaluate the distance more than once per row: in the radius filter, the window and the final order).
+    One library per process, so one check is enough.
+    """
+    with closing(sqlite3.connect(":memory:")) as probe:
+        try:
+            probe.execute("SELECT sin(0.5), asin(0.5), sqrt(0.5), power(0.5, 2)").fetchone()
+        except sqlite3.OperationalError:
+            return False
+    return True
+
+
 def _distance_sql(dialect: str) -> str:
-    if dialect == "sqlite":
+    if dialect == "sqlite" and not sqlite_has_math():
         return "hsds_haversine_km(:lat, :lon, x.latitude, x.longitude)"
     # haversine_km(lat1, lon1, lat2, lon2) with lat1/lon1 = the point: phi1 and cos(phi1) come from Python.
+    # Same operations in the same order as the Python function (x ** 2 is pow(x, 2) there too).
     dphi = "(x.latitude * :deg - :phi1)"
     dlambda = "((x.longitude - :lon) * :deg)"
     a = f"power(sin({dphi} / 2), 2) + :cos_phi1 * cos(x.latitude * :deg) * power(sin({dlambda} / 2), 2)"
-    return f":two_r * asin(least(CAST(1 AS double precision), sqrt({a})))"
+    least = "least(CAST(1 AS double precision), " if dialect == "postgresql" else "min(1.0, "
+    return f":two_r * asin({least}sqrt({a})))"
 
 
 def _hits_sql(dialect: str, filters: PageFilters, params: dict[str, Any]) -> str:
@@ -184,7 +206,7 @@ def _hits_sql(dialect: str, filters: PageFilters, params: dict[str, Any]) -> str
     if filters.near is not None:
         lat, lon = filters.near
         params.update(lat=lat, lon=lon)
-        if dialect == "postgresql":
+        if dialect == "postgresql" or sqlite_has_math():
             phi1 = math.radians(lat)
             params.update(deg=_DEG, phi1=phi1, cos_phi1=math.cos(phi1), two_r=_TWO_R)
         distance = _distance_sql(dialect)
