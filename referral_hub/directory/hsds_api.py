@@ -41,7 +41,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from referral_hub.directory import settings
-from referral_hub.directory.hsds_serialize import documents, organization_with_services, scalars
+from referral_hub.directory.hsds_serialize import documents, documents_by_ids, organization_with_services, scalars
 from referral_hub.extensions import db
 from referral_hub.web.access import public
 from resource_directory.models import (
@@ -442,22 +442,27 @@ def _service_filters(statement: Select[Any], args: Mapping[str, str]) -> Select[
     return statement
 
 
+def _minimal(scalar_doc: dict[str, Any]) -> dict[str, Any]:
+    """The ``minimal`` shape: the id and, when known, ``last_modified``."""
+    last_modified = scalar_doc.get("last_modified")
+    return {"id": scalar_doc["id"], **({"last_modified": last_modified} if last_modified is not None else {})}
+
+
 def _service_render(params: ListParams) -> Callable[[list[Any]], list[dict[str, Any]]]:
     def render(services: list[Any]) -> list[dict[str, Any]]:
         if params.minimal:
-            return [
-                {"id": s.id, **({"last_modified": scalars("service", s)["last_modified"]} if s.last_modified else {})}
-                for s in services
-            ]
+            return [_minimal(scalars("service", s)) for s in services]
         return documents(db.session, "service", services, full=params.full)
 
     return render
 
 
-def _services_for(results: list[SearchResult]) -> list[Any]:
+def _searched_services(params: ListParams, results: list[SearchResult]) -> list[dict[str, Any]]:
+    """The documents of a search page's services, in result order (rows read straight, no ORM objects)."""
     ids = [r.service_id for r in results]
-    loaded = {s.id: s for s in db.session.execute(select(Service).where(Service.id.in_(ids))).scalars()} if ids else {}
-    return [loaded[i] for i in ids if i in loaded]
+    if params.minimal:
+        return [_minimal(doc) for doc in documents_by_ids(db.session, "service", ids, full=False, nested=False)]
+    return documents_by_ids(db.session, "service", ids, full=params.full)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -504,13 +509,12 @@ def services() -> ResponseReturnValue:
     allowed = {*_SEARCH_PARAMS, "taxonomy_term_id", "minimal", "full", *SERVICE_LISTING}
     params = _list_params(allowed, allow_minimal=True)
     args = params.values
-    render_services = _service_render(params)
     if _uses_search(args):
         _refuse_listing_filters_with_search(args, SERVICE_LISTING)
         query, names = _search_query(args, params.page, params.per_page)
 
         def render(results: list[SearchResult]) -> list[dict[str, Any]]:
-            docs = render_services(_services_for(results))
+            docs = _searched_services(params, results)
             if not params.minimal:
                 by_id = {r.service_id: r for r in results}
                 for doc in docs:
@@ -519,7 +523,7 @@ def services() -> ResponseReturnValue:
 
         return _searched(params, query, names, render)
     statement = _service_filters(select(Service), args)
-    return _listing(params, statement, Service, render_services)
+    return _listing(params, statement, Service, _service_render(params))
 
 
 @bp.get("/services/<service_id>")
