@@ -304,6 +304,7 @@ def _run_search(session: Session, query: SearchQuery, names: Mapping[str, str]) 
             query,
             geocoder=settings.geocoder(current_app, session),
             default_timezone=settings.default_timezone(current_app),
+            contacts=False,  # the documents carry phones, languages and locations themselves
         )
     except SearchError as error:
         raise BadParameter(names.get(error.field, error.field), error.message) from None

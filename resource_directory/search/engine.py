@@ -53,17 +53,9 @@ from resource_directory.search.text import fts5_match, has_searchable_words
 #: Candidates whose schedules are fetched per round trip by the open-now filter.
 OPEN_CHUNK = 500
 _SCHEDULE_KINDS = ("schedule_sal", "schedule_service", "schedule_location")
-_PAGE_KINDS = (
-    "service",
-    "location",
-    "address",
-    "phone_sal",
-    "phone_service",
-    "phone_location",
-    "language_service",
-    "language_location",
-    *_SCHEDULE_KINDS,
-)
+_PAGE_KINDS = ("service", "address", *_SCHEDULE_KINDS)
+#: What only a result list shows (the HSDS API's documents carry these objects themselves).
+_CONTACT_KINDS = ("location", "phone_sal", "phone_service", "phone_location", "language_service", "language_location")
 
 
 def search(
@@ -73,13 +65,15 @@ def search(
     geocoder: Geocoder | None = None,
     now: datetime | None = None,
     default_timezone: str | tzinfo = "UTC",
+    contacts: bool = True,
 ) -> SearchPage:
     """Run ``query`` and return one page of explained results.
 
     ``geocoder`` resolves text given as ``near``/``covering`` (offline by default, so a patient's
     address does not leave the machine). ``now`` fixes "open now" (tests, reproducible links).
     ``default_timezone`` applies to schedules whose zone is stated nowhere (neither on the
-    schedule nor derivable from the location's ZIP code).
+    schedule nor derivable from the location's ZIP code). ``contacts=False`` leaves out what only a result
+    list shows -- phones, languages, location name (empty / ``None``) -- and the reads behind them.
     """
     zone = ZoneInfo(default_timezone) if isinstance(default_timezone, str) else default_timezone
     moment = _aware(now or datetime.now(UTC), zone)
@@ -117,7 +111,9 @@ def search(
             filters.need_ref, filters.term_keys = None, keys
             if keys:  # no key: the category's terms are attached to no service
                 rows, total, statuses = _find(connection, filters, open_moment, zone, start, query.per_page)
-    results = _hydrate(connection, query, rows, statuses, need_terms, need_label, text_query, open_moment, moment, zone)
+    results = _hydrate(
+        connection, query, rows, statuses, need_terms, need_label, text_query, open_moment, moment, zone, contacts
+    )
     return SearchPage(total=total, page=query.page, per_page=query.per_page, results=results)
 
 
@@ -356,10 +352,11 @@ def _hydrate(
     open_moment: datetime | None,
     moment: datetime,
     zone: tzinfo,
+    contacts: bool,
 ) -> list[SearchResult]:
     if not rows:
         return []
-    kinds = list(_PAGE_KINDS)
+    kinds = [*_PAGE_KINDS, *(_CONTACT_KINDS if contacts else ())]
     if query.need:
         kinds.append("term")
     if query.covering is not None:
