@@ -1,17 +1,23 @@
-"""The validator's quick paths answer exactly what its full walks answer.
+"""The validator's quick paths answer exactly what its full passes answer.
 
 ``json_shape_issues`` first runs a path-free check and walks the body in full (building every FHIRPath) only when
-that check is not sure; these properties pin that the shortcut never hides an issue the full walk reports, on
-random JSON, on resource-shaped garbage and on IG examples with one element replaced.
+that check is not sure; ``model_issues`` skips building the fhir.resources model when ``model_check.accepts`` proves
+it would be accepted. These properties pin that neither shortcut ever hides an issue: on random JSON, on
+resource-shaped garbage, on IG examples with an element replaced, removed or doubled by a second choice type.
 """
 
 from __future__ import annotations
 
+import copy
+import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from referral_hub.fhir.validation.structure import MAX_DEPTH, _shape_walk, json_shape_issues
+from referral_hub.fhir.validation.model_check import accepts
+from referral_hub.fhir.validation.structure import MAX_DEPTH, _shape_walk, json_shape_issues, model_class
+from tests.fhir_validation.test_robustness_fuzz import _EXAMPLES, _mutate, _paths
 from tests.fhir_validation.test_robustness_hypothesis import (
     FUZZ,
     example_with_an_element_replaced,
@@ -78,3 +84,112 @@ def test_shape_check_agrees_with_the_full_walk_at_the_depth_limit(depth: int, in
 def test_shape_check_agrees_with_the_full_walk_on_each_kind_of_issue(body: dict[str, Any]) -> None:
     assert _shape_walk("Observation", body) or body == {"a": [None], "_a": [{"id": "x"}]}
     _same_shape_issues(body)
+
+
+# --- the quick model check: accepts(...) implies that model_validate passes ---------------------------------------
+
+#: Primitive texts on the edge of some FHIR datatype's rules (dates that do not exist, codes with inner blanks ...).
+_EDGE_TEXTS = (
+    " ",
+    "a  b",
+    " lead",
+    "2020-02-30",
+    "2020-13-01",
+    "2020-01-01T25:00:00Z",
+    "2020-01-01T10:00:00",
+    "2020",
+    "10:61:00",
+    "-0",
+    "1e400",
+    "urn:uuid:x",
+    "x" * 70,
+    "has\u0000nul",
+)
+_EDGE_VALUES: tuple[Any, ...] = (*_EDGE_TEXTS, 0, -1, 1.5, True, {"url": "x"}, [{"text": "t"}])
+_CHOICE_TWINS = {"valueString": "x", "valueBoolean": True, "effectiveDateTime": "2020", "onsetString": "x"}
+
+
+def _assert_quick_implies_model(body: Any) -> None:
+    """If the quick check accepts, building the fhir.resources model must succeed."""
+    if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+        return
+    model = model_class(body["resourceType"])
+    if model is None or not accepts(model, body):
+        return
+    model.model_validate(body)  # raises (and fails the test) if the quick check accepted a body pydantic rejects
+
+
+def _edge_mutations(example: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Each element removed; each primitive replaced by edge values; a second choice type next to each one."""
+    for path in _paths(example):
+        if not path:
+            continue
+        parent: Any = example
+        for part in path[:-1]:
+            parent = parent[part]
+        value = parent[path[-1]]
+        if isinstance(parent, dict):
+            yield _replaced(example, path, _DELETE)
+            for twin, twin_value in _CHOICE_TWINS.items():
+                if twin[:5] == str(path[-1])[:5] and twin != path[-1]:
+                    yield _replaced(example, (*path[:-1], twin), twin_value)
+        if not isinstance(value, dict | list):
+            for edge in _EDGE_VALUES:
+                yield _replaced(example, path, edge)
+
+
+_DELETE = object()
+
+
+def _replaced(example: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    mutated = copy.deepcopy(example)
+    parent: Any = mutated
+    for part in path[:-1]:
+        parent = parent[part]
+    if value is _DELETE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return mutated
+
+
+def test_the_quick_check_accepts_the_valid_ig_examples() -> None:
+    """The shortcut is taken for ordinary valid resources (else it would cost without saving anything)."""
+    quick = [e for e in _EXAMPLES if accepts(model_class(e["resourceType"]), e)]  # type: ignore[arg-type]
+    assert len(quick) >= len(_EXAMPLES) - 5
+
+
+@pytest.mark.parametrize("example", _EXAMPLES, ids=lambda e: f"{e['resourceType']}/{e.get('id')}")
+def test_the_quick_check_never_accepts_what_the_model_rejects_in_edge_mutations(example: dict[str, Any]) -> None:
+    rng = random.Random(example.get("id"))
+    mutations = list(_edge_mutations(example))
+    for mutated in rng.sample(mutations, min(len(mutations), 150)):
+        _assert_quick_implies_model(mutated)
+
+
+def test_the_quick_check_never_accepts_what_the_model_rejects_in_seeded_fuzz() -> None:
+    rng = random.Random(20261126)
+    for _ in range(1500):
+        _assert_quick_implies_model(_mutate(rng.choice(_EXAMPLES), rng))
+
+
+@FUZZ
+@given(example_with_an_element_replaced())
+def test_the_quick_check_never_accepts_what_the_model_rejects_in_replaced_elements(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    _assert_quick_implies_model(pair[1])
+
+
+@FUZZ
+@given(resource_like())
+def test_the_quick_check_never_accepts_what_the_model_rejects_in_resource_shaped_garbage(body: dict[str, Any]) -> None:
+    _assert_quick_implies_model(body)
+
+
+@pytest.mark.parametrize(("model_type", "body_type"), [("Patient", "Organization"), ("Organization", "Patient")])
+def test_the_quick_check_never_accepts_a_body_naming_another_resource_type(model_type: str, body_type: str) -> None:
+    model = model_class(model_type)
+    assert model is not None
+    assert accepts(model, {"resourceType": model_type, "id": "x", "active": True})
+    assert not accepts(model, {"resourceType": body_type, "id": "x", "active": True})

@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import math
 import re
-import types
-import typing
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
@@ -31,7 +28,9 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from .fields import FieldShape, field_shape
 from .issues import Issue, error
+from .model_check import accepts
 
 SUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
     {
@@ -313,68 +312,14 @@ def _shape_walk(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
 # --- pass 2: datatypes against the model metadata --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Field:
-    kind: str  # "bool" | "int" | "decimal" | "string" | "complex" | "resource" | "any"
-    is_list: bool
-    model: type[BaseModel] | None = None  # for "complex"
-    nullable_items: bool = False
-
-
-def _unwrap_optional(annotation: Any) -> Any:
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-        return annotation
-    return annotation
-
-
-def _field_spec(annotation: Any) -> _Field:
-    ann = _unwrap_optional(annotation)
-    is_list = False
-    nullable_items = False
-    if typing.get_origin(ann) in (list, typing.List):  # noqa: UP006 - typing.List is what fhir.resources uses
-        is_list = True
-        inner = typing.get_args(ann)[0]
-        unwrapped = _unwrap_optional(inner)
-        nullable_items = unwrapped is not inner
-        ann = unwrapped
-    base = ann
-    if typing.get_origin(ann) is typing.Annotated:
-        base = typing.get_args(ann)[0]
-    if base is bool:
-        return _Field("bool", is_list, nullable_items=nullable_items)
-    if base is int:
-        return _Field("int", is_list, nullable_items=nullable_items)
-    if getattr(base, "__name__", "") == "Decimal":
-        return _Field("decimal", is_list, nullable_items=nullable_items)
-    getter = getattr(base, "get_model_klass", None)
-    if getter is not None:
-        model = getter()
-        if model.__name__ == "Resource":
-            return _Field("resource", is_list, nullable_items=nullable_items)
-        return _Field("complex", is_list, model, nullable_items)
-    if isinstance(base, type) and issubclass(base, BaseModel):
-        return _Field("complex", is_list, base, nullable_items)
-    if typing.get_origin(base) is typing.Union:  # e.g. Url = AnyUrl | str: a JSON string in FHIR
-        return _Field("string", is_list, nullable_items=nullable_items)
-    if base in (str,) or getattr(base, "__module__", "") in ("datetime", "uuid"):
-        return _Field("string", is_list, nullable_items=nullable_items)
-    if base is bytes:
-        return _Field("string", is_list, nullable_items=nullable_items)
-    return _Field("any", is_list, nullable_items=nullable_items)
-
-
 @cache
-def _fields_of(model: type[BaseModel]) -> dict[str, _Field]:
+def _fields_of(model: type[BaseModel]) -> dict[str, FieldShape]:
     """JSON property name → expected JSON shape, for one fhir.resources model (cached: built once per class)."""
-    fields: dict[str, _Field] = {}
+    fields: dict[str, FieldShape] = {}
     for name, info in model.model_fields.items():
         if name == "fhir_comments":
             continue
-        fields[info.alias or name] = _field_spec(info.annotation)
+        fields[info.alias or name] = field_shape(info.annotation)
     return fields
 
 
@@ -448,7 +393,7 @@ def datatype_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]
 
 def _check_item(
     resource_type: str,
-    spec: _Field,
+    spec: FieldShape,
     item: object,
     path: Path,
     key: str,
@@ -539,6 +484,8 @@ def model_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
     model = model_class(resource_type)
     if model is None:
         return [error("not-supported", resource_type, f"No FHIR R4 model is available for {resource_type}.")]
+    if _quickly_accepted(model, resource):
+        return []  # the checks model_validate would make all hold (model_check.py); skip building the model
     try:
         try:
             model.model_validate(resource)
@@ -553,6 +500,13 @@ def model_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
             )
         ]
     return []
+
+
+def _quickly_accepted(model: type[BaseModel], resource: dict[str, Any]) -> bool:
+    try:
+        return accepts(model, resource)
+    except Exception:  # the quick check must never be why a write fails: pydantic decides then
+        return False
 
 
 def _issue_from_pydantic(resource_type: str, err: Any) -> Issue:

@@ -1,0 +1,159 @@
+"""A quick proof that the fhir.resources model accepts a resource, so that pass 3 can skip building the model.
+
+Pass 3 (``structure.model_issues``) runs ``model_validate`` of fhir.resources on every write. That library builds a
+pydantic model per element through Python-level hooks (a wrap validator, a custom ``__init__``, a before and an
+after validator per element), which made it the largest cost of validating a screening submission's dozen
+Observations. Most writes are valid, and for them the same checks can be made directly on the JSON:
+
+* every key is the JSON name of an element of the model (unknown elements are ``extra="forbid"``);
+* elements with ``default=...`` are present, and so are the primitives the model lists in ``get_required_fields``;
+* each choice group (``get_one_of_many_fields``) has at most one member, exactly one when it is required;
+* primitive values pass the very validator pydantic builds for that field (a ``TypeAdapter`` of the field's own
+  annotation under the model's config: the same patterns, date parsing, lengths);
+* complex values are objects checked the same way against their own model, recursively.
+
+``accepts`` answers True only when all of that holds. Anything it does not model — ``_element`` primitive
+extensions, ``fhir_comments``, contained resources, nulls, empty arrays, a model class with validators other than
+fhir.resources' own two, an unknown annotation — answers False, and the caller runs ``model_validate`` as before, so
+every issue is still found and reported by pydantic, with its FHIRPath. The property tests in
+``tests/fhir_validation/test_fast_paths.py`` pin the direction that matters: ``accepts`` ⇒ ``model_validate`` passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
+from pydantic import BaseModel, TypeAdapter
+
+from .fields import field_shape
+
+# What every fhir.resources model inherits from FHIRAbstractModel; a class that overrides any of these, or adds
+# validators of its own, has rules this module does not know, so it is never answered quickly.
+_BASE_VALIDATORS = frozenset({"reject_null_complex_elements", "validate_after_model_construction"})
+_BASE_METHODS = (
+    "__init__",
+    "reject_null_complex_elements",
+    "validate_after_model_construction",
+    "_validate_one_of_many",
+    "_validate_required_primitive_elements",
+)
+
+
+@dataclass(frozen=True)
+class _Element:
+    is_list: bool
+    model: type[BaseModel] | None  # a complex datatype or backbone element
+    adapter: TypeAdapter[Any] | None  # a primitive: the field's own pydantic validator
+
+
+@dataclass(frozen=True)
+class _Plan:
+    resource_type: str
+    elements: dict[str, _Element]  # JSON name -> how its value is checked
+    required: tuple[str, ...]
+    choices: tuple[tuple[tuple[str, ...], bool], ...]  # (JSON names of a choice group, whether one is required)
+
+
+def accepts(model: type[BaseModel], resource: dict[str, Any]) -> bool:
+    """True only if ``model.model_validate(resource)`` certainly succeeds; False when not sure."""
+    return _object_accepted(model, resource, is_resource=True)
+
+
+def _object_accepted(model: type[BaseModel], obj: dict[str, Any], *, is_resource: bool) -> bool:
+    plan = _plan(model)
+    if plan is None or not obj:
+        return False
+    elements = plan.elements
+    for key, value in obj.items():
+        if is_resource and key == "resourceType":
+            if value != plan.resource_type:
+                return False
+            continue
+        element = elements.get(key)
+        if element is None or value is None:
+            return False
+        if element.model is None:
+            if not _primitive_accepted(element, value):
+                return False
+        elif element.is_list:
+            if type(value) is not list or not value:
+                return False
+            for item in value:
+                if type(item) is not dict or not _object_accepted(element.model, item, is_resource=False):
+                    return False
+        elif type(value) is not dict or not _object_accepted(element.model, value, is_resource=False):
+            return False
+    for name in plan.required:
+        if name not in obj:
+            return False
+    for names, required in plan.choices:
+        present = sum(1 for name in names if name in obj)
+        if present > 1 or (required and present == 0):
+            return False
+    return True
+
+
+def _primitive_accepted(element: _Element, value: object) -> bool:
+    if element.is_list and (type(value) is not list or not value or None in value):
+        return False
+    assert element.adapter is not None
+    try:
+        element.adapter.validate_python(value)
+    except Exception:  # a ValidationError, or whatever a primitive's own validator raises: pydantic will say
+        return False
+    return True
+
+
+@cache
+def _plan(model: type[BaseModel]) -> _Plan | None:
+    """How to check one model class (built once per class), or None when it has rules this module does not know."""
+    if not _only_base_rules(model):
+        return None
+    elements: dict[str, _Element] = {}
+    required: list[str] = []
+    for name, info in model.model_fields.items():
+        json_name = info.alias or name
+        if name == "fhir_comments" or json_name.startswith("_"):
+            continue  # present in a body: not answered quickly
+        spec = field_shape(info.annotation)
+        if spec.kind == "complex":
+            element = _Element(spec.is_list, spec.model, None)
+        elif spec.kind in ("bool", "int", "decimal", "string"):
+            adapter = TypeAdapter(info.rebuild_annotation(), config=model.model_config)
+            element = _Element(spec.is_list, None, adapter)
+        else:
+            continue  # contained resources, unknown annotations: not answered quickly
+        elements[json_name] = element
+        if info.is_required():
+            required.append(json_name)
+    try:
+        instance = model.model_construct()
+    except Exception:  # a model that cannot even be built empty is left to pydantic
+        return None
+    required.extend(json_name for json_name, _ext in instance.get_required_fields())  # type: ignore[attr-defined]
+    choices = []
+    for names in instance.get_one_of_many_fields().values():  # type: ignore[attr-defined]
+        extra = model.model_fields[names[0]].json_schema_extra
+        is_required = isinstance(extra, dict) and extra.get("one_of_many_required") is True
+        choices.append((tuple(model.model_fields[n].alias or n for n in names), is_required))
+    return _Plan(str(model.__resource_type__), elements, tuple(required), tuple(choices))  # type: ignore[attr-defined]
+
+
+def _only_base_rules(model: type[BaseModel]) -> bool:
+    if not issubclass(model, FHIRAbstractModel):
+        return False
+    decorators = model.__pydantic_decorators__
+    if decorators.validators or decorators.field_validators or decorators.root_validators:
+        return False
+    if set(decorators.model_validators) != _BASE_VALIDATORS:
+        return False
+    return all(_same_method(model, name) for name in _BASE_METHODS)
+
+
+def _same_method(model: type[BaseModel], name: str) -> bool:
+    """Whether ``model.<name>`` is FHIRAbstractModel's own (no subclass on the way overrides it)."""
+    owner = next((klass for klass in model.__mro__ if name in klass.__dict__), None)
+    return owner is FHIRAbstractModel
