@@ -19,10 +19,10 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, Numeric, Table, event, insert, text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, Numeric, Table, event, insert
 from sqlalchemy.orm import Session
 
-from referral_hub.fhir.writes import IndexRows, insert_version_one, resource_ctes
+from referral_hub.fhir.writes import IndexRows, insert_version_one, resource_ctes, sql_text
 
 _ROWS = "batch.rows"
 _RESOURCES = "batch.resources"
@@ -148,7 +148,7 @@ def flush_batch(session: Session) -> None:
             f"FROM jsonb_to_recordset(CAST(:rows{m} AS jsonb)) AS x({spec}))"
         )
     final = "SELECT set_config('synchronous_commit', 'off', true)" if relax else "SELECT 1"
-    session.execute(text(f"WITH {', '.join(ctes)} {final}"), params)
+    session.execute(sql_text(f"WITH {', '.join(ctes)} {final}"), params)
 
 
 def _before_commit(session: Session) -> None:

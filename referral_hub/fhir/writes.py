@@ -7,12 +7,13 @@ trips, not work, dominated its latency. SQLite runs in-process, so it keeps plai
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import TextClause, delete, insert, text, update
 from sqlalchemy.orm import Session
 
 from referral_hub.fhir.models import (
@@ -39,6 +40,26 @@ _PG_COLUMNS: dict[type, tuple[tuple[str, str], ...]] = {
     NumberIndex: (("param", "text"), ("value", "numeric"), ("system", "text"), ("code", "text")),
     UriIndex: (("param", "text"), ("value", "text")),
 }
+
+
+#: Statements longer than this (large bundles: one CTE group per resource) are not worth keeping.
+_CACHED_TEXT_MAX = 16_384
+
+
+def sql_text(sql: str) -> TextClause:
+    """``text(sql)``, built once per distinct statement of ordinary size.
+
+    The write statements are assembled per call from a handful of shapes (which index tables have rows, which
+    deferred tables), so the same strings recur; ``text()`` re-parses its bind parameters with a regular
+    expression and builds a parameter object for each on every call (measured ≈ 0.3 ms per Task create).
+    A TextClause is immutable once built and safe to share between threads.
+    """
+    return _cached_text(sql) if len(sql) <= _CACHED_TEXT_MAX else text(sql)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_text(sql: str) -> TextClause:
+    return text(sql)
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -290,7 +311,7 @@ def _delete_cte(n: int, table: type) -> str:
 
 def _run_ctes(session: Session, ctes: list[str], params: dict[str, Any]) -> Any:
     # Only table and column names from this module are spliced in; every value is a bound parameter.
-    return session.execute(text(f"WITH {', '.join(ctes)} SELECT pk FROM r"), params)  # noqa: S608
+    return session.execute(sql_text(f"WITH {', '.join(ctes)} SELECT pk FROM r"), params)  # noqa: S608
 
 
 def _plain_version_and_index(
