@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, Select, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from questionnaires import ResponseError, extract
@@ -77,7 +77,7 @@ def run_extraction(session: Session, qr: dict[str, Any], instrument: Any) -> lis
         ) from None
     store = _store(session)
     produced = {(r["resourceType"], r["id"]) for r in result.resources}
-    existing = _current_bodies(session, produced)
+    existing, stale = _stored_state(session, qr["id"], produced)
     # New resources go to the store together (one round trip on PostgreSQL for a dozen Observations).
     store.create_many([r for r in result.resources if (r["resourceType"], r["id"]) not in existing], workflow=False)
     for resource in result.resources:
@@ -89,26 +89,51 @@ def run_extraction(session: Session, qr: dict[str, Any], instrument: Any) -> lis
             continue  # staff may have confirmed or refuted it; their judgement wins over re-extraction
         if not _same(current, resource):
             store.update(resource["resourceType"], resource["id"], resource, workflow=False)
-    _retire_stale_observations(session, store, qr["id"], produced)
+    for resource_id, body in stale:  # derived from this response, no longer produced by it
+        if body.get("status") != "entered-in-error":
+            store.update("Observation", resource_id, dict(body, status="entered-in-error"), workflow=False)
     return result.resources
 
 
-def _current_bodies(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Current bodies of the given (type, id) pairs, in one query (extraction writes a dozen resources).
+def _stored_state(
+    session: Session, qr_id: str, produced: set[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+    """In one round trip, before anything is written: the current bodies of the resources this extraction
+    produces, and the (id, body) of the Observations derived from the response that it no longer produces.
 
-    Both columns are constrained so that the lookup uses the (resource_type, resource_id) index: by id alone it
-    was a scan of the whole resource table on every submission, slower the more the hub holds.
+    The writes that follow touch only produced resources, so the second list is what a look-up after them would
+    find. Both look-ups go through an index whatever the planner knows: the produced resources by
+    (resource_type, resource_id) — by id alone it was a scan of the whole table — and the derived ones by the
+    reference's target (``ix_fhir_idx_reference_target``) with the referring type checked on the resource row;
+    constraining ``fhir_idx_reference.resource_type`` instead let PostgreSQL without statistics (a young
+    database, autovacuum off) pick the (type, param, url) index and read every derived-from row of the hub.
     """
-    if not keys:
-        return {}
-    types = {rtype for rtype, _rid in keys}
-    ids = {rid for _rtype, rid in keys}
-    rows = session.execute(
-        select(FhirResource.resource_type, FhirResource.resource_id, FhirResource.body).where(
-            FhirResource.resource_type.in_(types), FhirResource.resource_id.in_(ids)
-        )
+    derived = select(ReferenceIndex.resource_pk).where(
+        ReferenceIndex.target_type == "QuestionnaireResponse",
+        ReferenceIndex.target_id == qr_id,
+        ReferenceIndex.param == "derived-from",
     )
-    return {(rtype, rid): body for rtype, rid, body in rows if (rtype, rid) in keys}
+    columns = (FhirResource.resource_type, FhirResource.resource_id, FhirResource.body)
+    stale_query = select(*columns, literal_column("1").label("stale")).where(
+        FhirResource.pk.in_(derived),
+        FhirResource.resource_type == "Observation",
+        FhirResource.resource_id.not_in([rid for rtype, rid in produced if rtype == "Observation"]),
+    )
+    query: Select[Any] | CompoundSelect = stale_query
+    if produced:
+        current_query = select(*columns, literal_column("0").label("stale")).where(
+            FhirResource.resource_type.in_({rtype for rtype, _rid in produced}),
+            FhirResource.resource_id.in_({rid for _rtype, rid in produced}),
+        )
+        query = union_all(current_query, stale_query)
+    existing: dict[tuple[str, str], dict[str, Any]] = {}
+    stale: list[tuple[str, dict[str, Any]]] = []
+    for rtype, rid, body, is_stale in session.execute(query):
+        if is_stale:
+            stale.append((rid, body))
+        elif (rtype, rid) in produced:
+            existing[(rtype, rid)] = body
+    return existing, stale
 
 
 def _current(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
@@ -125,36 +150,6 @@ def _same(stored: dict[str, Any], new: dict[str, Any]) -> bool:
         return {**{k: v for k, v in resource.items() if k != "meta"}, "meta": meta}
 
     return strip(stored) == strip(new)
-
-
-def _retire_stale_observations(
-    session: Session, store: ResourceStore, qr_id: str, produced: set[tuple[str, str]]
-) -> None:
-    """Mark ``entered-in-error`` the Observations derived from the response that this extraction did not produce.
-
-    Only the bodies of those are read: the ones just written (a dozen on every submission) are left out in SQL.
-    The index rows are found by their target alone (``ix_fhir_idx_reference_target``), the referring type is
-    checked on the resource row: constraining ``fhir_idx_reference.resource_type`` too let PostgreSQL without
-    planner statistics (a young database, autovacuum off) pick the (type, param, url) index and read every
-    derived-from row of every Observation on each submission.
-    """
-    derived = select(ReferenceIndex.resource_pk).where(
-        ReferenceIndex.target_type == "QuestionnaireResponse",
-        ReferenceIndex.target_id == qr_id,
-        ReferenceIndex.param == "derived-from",
-    )
-    kept = [rid for rtype, rid in produced if rtype == "Observation"]
-    stale = session.execute(
-        select(FhirResource.resource_id, FhirResource.body).where(
-            FhirResource.pk.in_(derived),
-            FhirResource.resource_type == "Observation",
-            FhirResource.resource_id.not_in(kept),
-        )
-    )
-    for resource_id, body in stale.all():
-        if body.get("status") == "entered-in-error":
-            continue
-        store.update("Observation", resource_id, dict(body, status="entered-in-error"), workflow=False)
 
 
 @on_write("Task")

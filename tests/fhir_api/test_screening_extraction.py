@@ -89,6 +89,25 @@ def test_an_amended_response_retires_observations_it_no_longer_yields(screening_
     assert {o["id"] for o in retired} <= set(before)
 
 
+def test_an_amended_response_without_an_item_retires_exactly_that_items_observation(screening_fhir: Fhir) -> None:
+    qr = _hvs_response()
+    screening_fhir.put("QuestionnaireResponse/qr-hvs-1", qr)
+    before = _derived(screening_fhir, "qr-hvs-1")
+    dropped = {oid for oid, o in before.items() if o["code"]["coding"][0]["code"] == "88123-5"}
+    assert dropped
+    amended = dict(qr, status="amended", item=[item for item in qr["item"] if item["linkId"] != "/88123-5"])
+    response = screening_fhir.put("QuestionnaireResponse/qr-hvs-1", amended)
+    assert response.status_code == 200, response.text
+    after = _derived(screening_fhir, "qr-hvs-1")
+    assert {oid for oid, o in after.items() if o["status"] == "entered-in-error"} == dropped
+    # Submitting the amendment again leaves the retired Observation as it is (no new version).
+    assert screening_fhir.put("QuestionnaireResponse/qr-hvs-1", amended).status_code == 200
+    again = _derived(screening_fhir, "qr-hvs-1")
+    assert {oid: o["meta"]["versionId"] for oid, o in again.items()} == {
+        oid: o["meta"]["versionId"] for oid, o in after.items()
+    }
+
+
 def test_an_answer_outside_the_value_set_is_refused_and_nothing_is_stored(screening_fhir: Fhir) -> None:
     qr = _hvs_response("qr-bad")
     qr["item"][0]["answer"] = [{"valueCoding": {"system": "http://loinc.org", "code": "LA33-6", "display": "Yes"}}]
