@@ -57,6 +57,11 @@ def existing_ids(connection: Connection, table: Table, ids: Iterable[str]) -> se
     return set(existing_rows(connection, table, ["id"], list(ids)))
 
 
+def has_rows(connection: Connection, table: Table) -> bool:
+    """Whether ``table`` holds any row at all."""
+    return connection.execute(text(f"SELECT 1 FROM {table.name} LIMIT 1")).first() is not None
+
+
 def existing_rows(connection: Connection, table: Table, columns: Sequence[str], ids: Sequence[str]) -> dict[str, Any]:
     """``id -> row mapping`` (``columns`` only, with the column types' Python values) for rows already there."""
     found: dict[str, Any] = {}

@@ -41,6 +41,7 @@ from resource_directory.import_write import (
     copy_text,
     existing_ids,
     existing_rows,
+    has_rows,
     insert_rows,
     suspend_row_triggers,
     update_rows,
@@ -298,6 +299,7 @@ class _Checked:
     record: Record
     values: dict[str, Any]
     problems: list[RowIssue]
+    key: tuple[str, str | None]  # (object, id): read once, the checks below use it for every row several times
 
 
 # Fields ``_check_value`` has a rule for, per object, apart from UUIDs (checked by their converters): the
@@ -388,7 +390,9 @@ def _validate(rec: Record, *, check_coordinates: bool) -> _Checked:
     plan = _PLANS.get(rec.table)
     if plan is None:
         if rec.table not in HSDS_MODELS:
-            return _Checked(rec, {}, [*problems, rec.issue(None, f"unknown HSDS object {rec.table!r}")])
+            return _Checked(
+                rec, {}, [*problems, rec.issue(None, f"unknown HSDS object {rec.table!r}")], (rec.table, rec.id)
+            )
         plan = _plan(rec.table)
     converters, checked = plan.converters, plan.checked
     values: dict[str, Any] = {}
@@ -434,7 +438,7 @@ def _validate(rec: Record, *, check_coordinates: bool) -> _Checked:
     for a, b in plan.ranges:
         if values.get(a) is not None and values.get(b) is not None and values[b] < values[a]:
             problems.append(rec.issue(b, f"{b} {values[b]} is before {a} {values[a]}"))
-    return _Checked(rec, values, problems)
+    return _Checked(rec, values, problems, (rec.table, rec.id))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -449,8 +453,8 @@ def _resolve_references(
 
     ``lookup(table, ids)`` answers which of ``ids`` the database already holds."""
     accepted = [c for c in checked if not c.problems]
-    refused_keys = {(c.record.table, c.record.id) for c in checked if c.problems}
-    batch_keys = {(c.record.table, c.record.id) for c in accepted}
+    refused_keys = {c.key for c in checked if c.problems}
+    batch_keys = {c.key for c in accepted}
 
     # Each accepted row's non-empty references, worked out once: (field, target object, required, id).
     references: dict[int, list[tuple[str, str, bool, str]]] = {}
@@ -482,14 +486,14 @@ def _resolve_references(
                 elif key not in in_db:
                     if required:
                         c.problems.append(c.record.issue(fld, f"no {target} with id {v}"))
-                    elif (c.record.table, c.record.id, fld) not in warned:
-                        warned.add((c.record.table, c.record.id, fld))
+                    elif (*c.key, fld) not in warned:
+                        warned.add((*c.key, fld))
                         report.warnings.append(
                             c.record.issue(fld, f"{target} {v} is not in this import or the directory (kept as is)")
                         )
             if c.problems:
-                refused_keys.add((c.record.table, c.record.id))
-                batch_keys.discard((c.record.table, c.record.id))
+                refused_keys.add(c.key)
+                batch_keys.discard(c.key)
                 changed = True
             else:
                 still.append(c)
@@ -604,7 +608,10 @@ class _TableWriter:
         """Fetch the rows the import may update, for every object at once (before anything is written:
         each object's ids are looked up in its own table, which the import's earlier writes never touch)."""
         for table, ids in ids_by_table.items():
-            self.existing[table] = existing_rows(self.connection, _sa_table(table), self._compared(table), ids)
+            sa_table = _sa_table(table)
+            # An empty table (a first import) holds none of them: one probe instead of a lookup per chunk of ids.
+            if has_rows(self.connection, sa_table):
+                self.existing[table] = existing_rows(self.connection, sa_table, self._compared(table), ids)
 
     @staticmethod
     def _compared(table: str) -> list[str]:
@@ -621,11 +628,11 @@ class _TableWriter:
         updates: list[dict[str, Any]] = []
         for c in rows:
             values = c.values
-            old = existing.get(c.record.id)
+            old = existing.get(c.key[1])
             if old is None and table != "location":
                 # The common case of a first import: straight to a tuple, no comparison dict.
                 insert_columns = cols
-                inserts.append(tuple([values.get(col) for col in cols]))
+                inserts.append(tuple(map(values.get, cols)))
                 if touch is not None:
                     touch.note(table, values)
                 continue
@@ -647,7 +654,7 @@ class _TableWriter:
             if touch is not None:
                 touch.note(table, new)
                 touch.note(table, old)
-            self._log_changes(table, c.record.id, old, new, diffs)
+            self._log_changes(table, c.key[1], old, new, diffs)
         if inserts:
             report.created[table] += len(inserts)
         if updates:
@@ -759,7 +766,7 @@ def load_records(
                 batch.append(c)
             if not streaming or not batch:
                 continue
-            ids = {c.record.id for c in batch}
+            ids = {c.key[1] for c in batch}
             if table not in HSDS_MODELS or len(ids) != len(batch) or any(c.problems for c in batch):
                 streaming = False  # refusals ahead: stop writing (the report needs every row checked anyway)
                 pipeline.rollback()
@@ -813,9 +820,8 @@ def _refuse_duplicates(checked: list[_Checked]) -> None:
     first: dict[tuple[str, str], _Checked] = {}
     duplicated: dict[tuple[str, str], list[_Checked]] = {}
     for c in checked:
-        record_id = c.record.id
-        if record_id is not None and c.record.table in HSDS_MODELS:
-            key = (c.record.table, record_id)
+        key = c.key
+        if key[1] is not None and key[0] in HSDS_MODELS:
             seen = first.setdefault(key, c)
             if seen is not c:
                 duplicated.setdefault(key, [seen]).append(c)
