@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 
 from referral_hub.fhir.validation.model_check import accepts
-from referral_hub.fhir.validation.structure import MAX_DEPTH, _shape_walk, json_shape_issues, model_class
+from referral_hub.fhir.validation.structure import (
+    MAX_DEPTH,
+    _shape_walk,
+    datatype_issues,
+    json_shape_issues,
+    model_class,
+)
 from tests.fhir_validation.test_robustness_fuzz import _EXAMPLES, _mutate, _paths
 from tests.fhir_validation.test_robustness_hypothesis import (
     FUZZ,
@@ -86,7 +92,7 @@ def test_shape_check_agrees_with_the_full_walk_on_each_kind_of_issue(body: dict[
     _same_shape_issues(body)
 
 
-# --- the quick model check: accepts(...) implies that model_validate passes ---------------------------------------
+# --- the quick check of passes 2 and 3: accepts(...) implies no datatype issue and a valid model ---------
 
 #: Primitive texts on the edge of some FHIR datatype's rules (dates that do not exist, codes with inner blanks ...).
 _EDGE_TEXTS = (
@@ -104,18 +110,22 @@ _EDGE_TEXTS = (
     "urn:uuid:x",
     "x" * 70,
     "has\u0000nul",
+    "true",
+    "5",
+    "1.5",
 )
 _EDGE_VALUES: tuple[Any, ...] = (*_EDGE_TEXTS, 0, -1, 1.5, True, {"url": "x"}, [{"text": "t"}])
 _CHOICE_TWINS = {"valueString": "x", "valueBoolean": True, "effectiveDateTime": "2020", "onsetString": "x"}
 
 
 def _assert_quick_implies_model(body: Any) -> None:
-    """If the quick check accepts, building the fhir.resources model must succeed."""
+    """If the quick check accepts, the strict datatype pass finds nothing and the fhir.resources model builds."""
     if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
         return
     model = model_class(body["resourceType"])
     if model is None or not accepts(model, body):
         return
+    assert datatype_issues(body["resourceType"], body) == []
     model.model_validate(body)  # raises (and fails the test) if the quick check accepted a body pydantic rejects
 
 
@@ -193,3 +203,20 @@ def test_the_quick_check_never_accepts_a_body_naming_another_resource_type(model
     assert model is not None
     assert accepts(model, {"resourceType": model_type, "id": "x", "active": True})
     assert not accepts(model, {"resourceType": body_type, "id": "x", "active": True})
+
+
+@pytest.mark.parametrize(
+    "extension",
+    [
+        {"url": "http://example.org/x", "valueString": "v", "extension": [{"url": "y", "valueString": "w"}]},
+        {"url": "http://example.org/x"},
+    ],
+)
+def test_the_quick_check_leaves_ext_1_to_the_datatype_pass(extension: dict[str, Any]) -> None:
+    """pydantic accepts an extension with both a value and nested extensions (or neither); ext-1 does not."""
+    body = {"resourceType": "Patient", "extension": [extension]}
+    model = model_class("Patient")
+    assert model is not None
+    model.model_validate(body)
+    assert not accepts(model, body)
+    assert datatype_issues("Patient", body)

@@ -68,3 +68,23 @@ def field_shape(annotation: Any) -> FieldShape:
     if base is bytes:
         return FieldShape("string", is_list, nullable_items=nullable_items)
     return FieldShape("any", is_list, nullable_items=nullable_items)
+
+
+def json_type_ok(kind: str, value: object) -> bool:
+    """Whether a primitive has the JSON type its kind needs (strict: ``"5"`` is no integer, ``1`` no boolean)."""
+    if kind == "bool":
+        return type(value) is bool
+    if kind == "int":
+        return type(value) is int
+    if kind == "decimal":
+        return type(value) in (int, float)
+    if kind == "string":
+        return type(value) is str
+    return True
+
+
+def ext_1_holds(extension: dict[str, Any]) -> bool:
+    """ext-1: an extension has nested extensions or a value[x], but not both and not neither."""
+    has_value = any(k.startswith("value") for k in extension)
+    has_nested = bool(extension.get("extension"))
+    return has_value != has_nested

@@ -1,22 +1,24 @@
-"""A quick proof that the fhir.resources model accepts a resource, so that pass 3 can skip building the model.
+"""A quick proof that passes 2 and 3 of structure validation would find nothing, so neither has to run.
 
 Pass 3 (``structure.model_issues``) runs ``model_validate`` of fhir.resources on every write. That library builds a
 pydantic model per element through Python-level hooks (a wrap validator, a custom ``__init__``, a before and an
 after validator per element), which made it the largest cost of validating a screening submission's dozen
-Observations. Most writes are valid, and for them the same checks can be made directly on the JSON:
+Observations; pass 2 (``structure.datatype_issues``) walks the same elements again. Most writes are valid, and for
+them the checks of both passes can be made in one walk directly on the JSON:
 
 * every key is the JSON name of an element of the model (unknown elements are ``extra="forbid"``);
 * elements with ``default=...`` are present, and so are the primitives the model lists in ``get_required_fields``;
 * each choice group (``get_one_of_many_fields``) has at most one member, exactly one when it is required;
-* primitive values pass the very validator pydantic builds for that field (a ``TypeAdapter`` of the field's own
-  annotation under the model's config: the same patterns, date parsing, lengths);
-* complex values are objects checked the same way against their own model, recursively.
+* primitive values have the strict JSON type of pass 2 and pass the very validator pydantic builds for that field
+  (a ``TypeAdapter`` of the field's own annotation under the model's config: same patterns, date parsing, lengths);
+* complex values are objects checked the same way against their own model, recursively; extensions hold ext-1.
 
 ``accepts`` answers True only when all of that holds. Anything it does not model — ``_element`` primitive
 extensions, ``fhir_comments``, contained resources, nulls, empty arrays, a model class with validators other than
-fhir.resources' own two, an unknown annotation — answers False, and the caller runs ``model_validate`` as before, so
-every issue is still found and reported by pydantic, with its FHIRPath. The property tests in
-``tests/fhir_validation/test_fast_paths.py`` pin the direction that matters: ``accepts`` ⇒ ``model_validate`` passes.
+fhir.resources' own two, an unknown annotation — answers False, and the caller runs passes 2 and 3 as before, so
+every issue is still found and reported by them, with its FHIRPath. The property tests in
+``tests/fhir_validation/test_fast_paths.py`` pin the direction that matters: ``accepts`` ⇒ pass 2 finds nothing and
+``model_validate`` passes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import BaseModel, TypeAdapter
 
-from .fields import field_shape
+from .fields import ext_1_holds, field_shape, json_type_ok
 
 # What every fhir.resources model inherits from FHIRAbstractModel; a class that overrides any of these, or adds
 # validators of its own, has rules this module does not know, so it is never answered quickly.
@@ -44,6 +46,7 @@ _BASE_METHODS = (
 
 @dataclass(frozen=True)
 class _Element:
+    kind: str  # FieldShape.kind: "complex" or a primitive kind ("bool", "int", "decimal", "string")
     is_list: bool
     model: type[BaseModel] | None  # a complex datatype or backbone element
     adapter: TypeAdapter[Any] | None  # a primitive: the field's own pydantic validator
@@ -52,6 +55,7 @@ class _Element:
 @dataclass(frozen=True)
 class _Plan:
     resource_type: str
+    is_extension: bool  # pass 2 checks ext-1 on every object of a model named Extension
     elements: dict[str, _Element]  # JSON name -> how its value is checked
     required: tuple[str, ...]
     choices: tuple[tuple[tuple[str, ...], bool], ...]  # (JSON names of a choice group, whether one is required)
@@ -86,6 +90,8 @@ def _object_accepted(model: type[BaseModel], obj: dict[str, Any], *, is_resource
                     return False
         elif type(value) is not dict or not _object_accepted(element.model, value, is_resource=False):
             return False
+    if plan.is_extension and not ext_1_holds(obj):  # after the loop: every key is known to be an element name
+        return False
     for name in plan.required:
         if name not in obj:
             return False
@@ -97,7 +103,10 @@ def _object_accepted(model: type[BaseModel], obj: dict[str, Any], *, is_resource
 
 
 def _primitive_accepted(element: _Element, value: object) -> bool:
-    if element.is_list and (type(value) is not list or not value or None in value):
+    if element.is_list:
+        if type(value) is not list or not value or not all(json_type_ok(element.kind, item) for item in value):
+            return False
+    elif not json_type_ok(element.kind, value):
         return False
     assert element.adapter is not None
     try:
@@ -120,10 +129,10 @@ def _plan(model: type[BaseModel]) -> _Plan | None:
             continue  # present in a body: not answered quickly
         spec = field_shape(info.annotation)
         if spec.kind == "complex":
-            element = _Element(spec.is_list, spec.model, None)
+            element = _Element(spec.kind, spec.is_list, spec.model, None)
         elif spec.kind in ("bool", "int", "decimal", "string"):
             adapter = TypeAdapter(info.rebuild_annotation(), config=model.model_config)
-            element = _Element(spec.is_list, None, adapter)
+            element = _Element(spec.kind, spec.is_list, None, adapter)
         else:
             continue  # contained resources, unknown annotations: not answered quickly
         elements[json_name] = element
@@ -139,7 +148,7 @@ def _plan(model: type[BaseModel]) -> _Plan | None:
         extra = model.model_fields[names[0]].json_schema_extra
         is_required = isinstance(extra, dict) and extra.get("one_of_many_required") is True
         choices.append((tuple(model.model_fields[n].alias or n for n in names), is_required))
-    return _Plan(str(model.__resource_type__), elements, tuple(required), tuple(choices))  # type: ignore[attr-defined]
+    return _Plan(str(model.__resource_type__), model.__name__ == "Extension", elements, tuple(required), tuple(choices))  # type: ignore[attr-defined]
 
 
 def _only_base_rules(model: type[BaseModel]) -> bool:

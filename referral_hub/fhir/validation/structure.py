@@ -15,6 +15,11 @@ Three passes, cheapest first:
    pydantic error becomes an Issue with a FHIRPath built from the error location.
 
 Passes 2 and 3 often see the same mistake; only the first (clearer) report per element is kept.
+
+Speed (every write runs this): pass 1 first runs a path-free walk and builds FHIRPaths only when something is off;
+passes 2 and 3 run only when ``model_check.accepts`` cannot prove in one walk over the JSON that both would find
+nothing — so the pydantic models are built only for bodies that may be invalid, and every issue still comes from
+the passes themselves.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from .fields import FieldShape, field_shape
+from .fields import FieldShape, ext_1_holds, field_shape, json_type_ok
 from .issues import Issue, error
 from .model_check import accepts
 
@@ -344,18 +349,6 @@ _KIND_WORDS = {
 }
 
 
-def _primitive_ok(kind: str, value: object) -> bool:
-    if kind == "bool":
-        return type(value) is bool
-    if kind == "int":
-        return type(value) is int
-    if kind == "decimal":
-        return type(value) in (int, float)
-    if kind == "string":
-        return type(value) is str
-    return True
-
-
 def datatype_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
     model = model_class(resource_type)
     if model is None:
@@ -423,7 +416,7 @@ def _check_item(
             issues.append(error("structure", f"{expr}.resourceType", f"{expr} must name a known FHIR resourceType."))
             return
         stack.append((inner_model, item, _item_path(path, key, index), True))
-    elif not _primitive_ok(kind, item):
+    elif not json_type_ok(kind, item):
         expr = fhirpath(resource_type, _item_path(path, key, index))
         issues.append(error("structure", expr, f"{expr} must be {_KIND_WORDS[kind]}, not {_json_kind(item)}."))
 
@@ -434,9 +427,7 @@ def _item_path(path: Path, key: str, index: int | None) -> Path:
 
 def _check_ext_1(resource_type: str, ext: dict[str, Any], path: Path, issues: list[Issue]) -> None:
     """ext-1: an extension has nested extensions or a value[x], but not both and not neither."""
-    has_value = any(k.startswith("value") for k in ext)
-    has_nested = bool(ext.get("extension"))
-    if has_value == has_nested:
+    if not ext_1_holds(ext):
         issues.append(
             error(
                 "invariant",
@@ -484,8 +475,6 @@ def model_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
     model = model_class(resource_type)
     if model is None:
         return [error("not-supported", resource_type, f"No FHIR R4 model is available for {resource_type}.")]
-    if _quickly_accepted(model, resource):
-        return []  # the checks model_validate would make all hold (model_check.py); skip building the model
     try:
         try:
             model.model_validate(resource)
@@ -552,6 +541,10 @@ def structure_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue
     if shape:
         # Non-JSON values or hostile nesting: the typed passes could crash or recurse forever; stop here.
         return shape
+    model = model_class(resource_type)
+    if model is not None and _quickly_accepted(model, resource):
+        # Passes 2 and 3 would find nothing (model_check.py): only the id rule is left to check.
+        return id_issues(resource_type, resource)
     found = id_issues(resource_type, resource) + datatype_issues(resource_type, resource)
     found += model_issues(resource_type, resource)
     return dedupe(found)[:MAX_ISSUES]
