@@ -151,8 +151,9 @@ class DocumentBuilder:
     # ---- loading ---------------------------------------------------------------------------------------------
     def _rows(self, table: str, column: str, ids: Sequence[str], *, ordered: bool) -> Iterable[Row]:
         statement = _select_by(self.dialect, table, column, ordered)
+        connection = self.session.connection()  # Core rows: the ORM's execute machinery adds nothing here
         for chunk in _chunks(ids):
-            yield from self.session.execute(statement, {"ids": list_param(self.dialect, chunk)})
+            yield from connection.execute(statement, {"ids": list_param(self.dialect, chunk)}).all()
 
     def _load_by_ids(self, table: str, ids: Iterable[str]) -> None:
         known = self.by_id[table]

@@ -214,6 +214,6 @@ def fetch_details(
     items: dict[str, dict[str, list[list[Any]]]] = defaultdict(lambda: defaultdict(list))
     if sql is None:
         return Details(items)
-    for kind, owner, _sort, data in connection.execute(statement(sql), params):
+    for kind, owner, _sort, data in connection.execute(statement(sql), params).all():
         items[kind][owner].append(orjson.loads(data) if isinstance(data, str | bytes) else data)
     return Details(items)
