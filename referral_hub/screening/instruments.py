@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +18,31 @@ from referral_hub.screening.models import CustomInstrument
 
 def available_instruments(session: Session) -> list[Instrument]:
     """Shipped instruments first; a customer instrument with the same url|version replaces the shipped one."""
-    custom = [
-        build_instrument(row.questionnaire, row.rules, where=f"{row.url}|{row.version}")
-        for row in session.execute(select(CustomInstrument)).scalars()
-    ]
-    custom_keys = {(i.url, i.version) for i in custom}
-    return [i for i in list_instruments() if (i.url, i.version) not in custom_keys] + custom
+    return _with_custom(list_instruments(), session.execute(select(CustomInstrument)).scalars())
 
 
 def instrument_for(session: Session, canonical: str | None) -> Instrument | None:
-    """The instrument a QuestionnaireResponse's ``questionnaire`` canonical (``url`` or ``url|version``) names."""
+    """The instrument a QuestionnaireResponse's ``questionnaire`` canonical (``url`` or ``url|version``) names.
+
+    Runs on every stored response: only the customer instruments with that url are read and built (building
+    one validates its Questionnaire and rule table), not every instrument the hub holds.
+    """
     if not canonical:
         return None
     url, _, version = canonical.partition("|")
-    candidates = [i for i in available_instruments(session) if i.url == url]
+    query = select(CustomInstrument).where(CustomInstrument.url == url)
     if version:
-        candidates = [i for i in candidates if i.version == version]
+        query = query.where(CustomInstrument.version == version)
+    shipped = [i for i in list_instruments() if i.url == url and (not version or i.version == version)]
+    candidates = _with_custom(shipped, session.execute(query).scalars())
     return candidates[-1] if candidates else None
+
+
+def _with_custom(shipped: list[Instrument], rows: Iterable[CustomInstrument]) -> list[Instrument]:
+    """``shipped`` minus those a customer row replaces (same url|version), then the customer instruments."""
+    custom = [build_instrument(row.questionnaire, row.rules, where=f"{row.url}|{row.version}") for row in rows]
+    custom_keys = {(i.url, i.version) for i in custom}
+    return [i for i in shipped if (i.url, i.version) not in custom_keys] + custom
 
 
 def questionnaire_resource_id(instrument: Instrument) -> str:

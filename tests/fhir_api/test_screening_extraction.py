@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.conftest import REPO_ROOT
 from tests.fhir_api.conftest import Fhir, example
 
 HVS_QR = "QuestionnaireResponse-SDOHCC-QuestionnaireResponseHungerVitalSignExample"
@@ -199,3 +200,38 @@ def test_loading_an_instrument_with_a_broken_rule_file_reports_and_stores_nothin
     result = app.test_cli_runner().invoke(args=["questionnaires", "load", str(questionnaire), "--rules", str(rules)])
     assert result.exit_code != 0
     assert "not loaded" in result.output
+
+
+def test_instrument_for_picks_the_customer_instrument_of_that_url_and_version(app: Flask, tmp_path: Path) -> None:
+    """A loaded instrument answers its own url (any or its version) and replaces a shipped one of the same
+    url|version; other canonicals still find the shipped instruments."""
+    from questionnaires import get_instrument, list_instruments
+    from referral_hub.extensions import db
+    from referral_hub.fhir.store import ResourceStore
+    from referral_hub.screening.instruments import instrument_for, load_custom_instrument
+
+    shipped = get_instrument("https://referral-hub.example.org/fhir/Questionnaire/ahc-hrsn-core")
+    rules = REPO_ROOT / "questionnaires" / "rules" / "ahc-hrsn-core.yaml"
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps(dict(shipped.questionnaire, url="https://example.org/Questionnaire/mine")))
+    mine_rules = tmp_path / "mine.yaml"
+    mine_rules.write_text(rules.read_text().replace(shipped.url, "https://example.org/Questionnaire/mine"))
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(dict(shipped.questionnaire, title="Customer copy")))
+    with app.app_context():
+        store = ResourceStore(db.session, (app.config["FHIR_BASE_URL"],))
+        load_custom_instrument(db.session, store, mine, mine_rules)
+        load_custom_instrument(db.session, store, same, rules)
+        db.session.commit()
+        found = instrument_for(db.session, "https://example.org/Questionnaire/mine")
+        assert found is not None
+        assert found.url == "https://example.org/Questionnaire/mine"
+        versioned = instrument_for(db.session, f"{shipped.url}|{shipped.version}")
+        assert versioned is not None
+        assert versioned.title == "Customer copy"
+        assert instrument_for(db.session, f"{shipped.url}|no-such-version") is None
+        assert instrument_for(db.session, "https://example.org/Questionnaire/unknown") is None
+        for other in list_instruments():
+            if other.url != shipped.url:
+                assert instrument_for(db.session, other.canonical) == other
+        db.session.remove()
