@@ -23,6 +23,7 @@ every issue is still found and reported by them, with its FHIRPath. The property
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -49,7 +50,8 @@ class _Element:
     kind: str  # FieldShape.kind: "complex" or a primitive kind ("bool", "int", "decimal", "string")
     is_list: bool
     model: type[BaseModel] | None  # a complex datatype or backbone element
-    adapter: TypeAdapter[Any] | None  # a primitive: the field's own pydantic validator
+    validate: Callable[[Any], Any] | None  # a primitive: the field's own pydantic validator (raises if invalid)
+    group: int | None  # the choice group (index into the model's ``get_one_of_many_fields``) it belongs to
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class _Plan:
     is_extension: bool  # pass 2 checks ext-1 on every object of a model named Extension
     elements: dict[str, _Element]  # JSON name -> how its value is checked
     required: tuple[str, ...]
-    choices: tuple[tuple[tuple[str, ...], bool], ...]  # (JSON names of a choice group, whether one is required)
+    required_groups: tuple[int, ...]  # choice groups of which one member must be present
 
 
 def accepts(model: type[BaseModel], resource: dict[str, Any]) -> bool:
@@ -71,6 +73,7 @@ def _object_accepted(model: type[BaseModel], obj: dict[str, Any], *, is_resource
     if plan is None or not obj:
         return False
     elements = plan.elements
+    groups: set[int] = set()  # choice groups seen: a second member of one is an error (one_of_many)
     for key, value in obj.items():
         if is_resource and key == "resourceType":
             if value != plan.resource_type:
@@ -79,6 +82,10 @@ def _object_accepted(model: type[BaseModel], obj: dict[str, Any], *, is_resource
         element = elements.get(key)
         if element is None or value is None:
             return False
+        if element.group is not None:
+            if element.group in groups:
+                return False
+            groups.add(element.group)
         if element.model is None:
             if not _primitive_accepted(element, value):
                 return False
@@ -95,11 +102,7 @@ def _object_accepted(model: type[BaseModel], obj: dict[str, Any], *, is_resource
     for name in plan.required:
         if name not in obj:
             return False
-    for names, required in plan.choices:
-        present = sum(1 for name in names if name in obj)
-        if present > 1 or (required and present == 0):
-            return False
-    return True
+    return all(group in groups for group in plan.required_groups)
 
 
 def _primitive_accepted(element: _Element, value: object) -> bool:
@@ -108,9 +111,9 @@ def _primitive_accepted(element: _Element, value: object) -> bool:
             return False
     elif not json_type_ok(element.kind, value):
         return False
-    assert element.adapter is not None
+    assert element.validate is not None
     try:
-        element.adapter.validate_python(value)
+        element.validate(value)
     except Exception:  # a ValidationError, or whatever a primitive's own validator raises: pydantic will say
         return False
     return True
@@ -121,6 +124,17 @@ def _plan(model: type[BaseModel]) -> _Plan | None:
     """How to check one model class (built once per class), or None when it has rules this module does not know."""
     if not _only_base_rules(model):
         return None
+    try:
+        instance = model.model_construct()
+    except Exception:  # a model that cannot even be built empty is left to pydantic
+        return None
+    group_of: dict[str, int] = {}
+    required_groups = []
+    for group, names in enumerate(instance.get_one_of_many_fields().values()):  # type: ignore[attr-defined]
+        group_of.update((model.model_fields[n].alias or n, group) for n in names)
+        extra = model.model_fields[names[0]].json_schema_extra
+        if isinstance(extra, dict) and extra.get("one_of_many_required") is True:
+            required_groups.append(group)
     elements: dict[str, _Element] = {}
     required: list[str] = []
     for name, info in model.model_fields.items():
@@ -128,27 +142,21 @@ def _plan(model: type[BaseModel]) -> _Plan | None:
         if name == "fhir_comments" or json_name.startswith("_"):
             continue  # present in a body: not answered quickly
         spec = field_shape(info.annotation)
+        group = group_of.get(json_name)
         if spec.kind == "complex":
-            element = _Element(spec.kind, spec.is_list, spec.model, None)
+            element = _Element(spec.kind, spec.is_list, spec.model, None, group)
         elif spec.kind in ("bool", "int", "decimal", "string"):
             adapter = TypeAdapter(info.rebuild_annotation(), config=model.model_config)
-            element = _Element(spec.kind, spec.is_list, None, adapter)
+            element = _Element(spec.kind, spec.is_list, None, adapter.validate_python, group)
         else:
             continue  # contained resources, unknown annotations: not answered quickly
         elements[json_name] = element
         if info.is_required():
             required.append(json_name)
-    try:
-        instance = model.model_construct()
-    except Exception:  # a model that cannot even be built empty is left to pydantic
-        return None
     required.extend(json_name for json_name, _ext in instance.get_required_fields())  # type: ignore[attr-defined]
-    choices = []
-    for names in instance.get_one_of_many_fields().values():  # type: ignore[attr-defined]
-        extra = model.model_fields[names[0]].json_schema_extra
-        is_required = isinstance(extra, dict) and extra.get("one_of_many_required") is True
-        choices.append((tuple(model.model_fields[n].alias or n for n in names), is_required))
-    return _Plan(str(model.__resource_type__), model.__name__ == "Extension", elements, tuple(required), tuple(choices))  # type: ignore[attr-defined]
+    resource_type = str(model.__resource_type__)  # type: ignore[attr-defined]
+    is_extension = model.__name__ == "Extension"
+    return _Plan(resource_type, is_extension, elements, tuple(required), tuple(required_groups))
 
 
 def _only_base_rules(model: type[BaseModel]) -> bool:
