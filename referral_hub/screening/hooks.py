@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import CompoundSelect, Select, literal_column, select, union_all
+from sqlalchemy import CompoundSelect, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from questionnaires import ResponseError, extract
@@ -108,32 +108,44 @@ def _stored_state(
     constraining ``fhir_idx_reference.resource_type`` instead let PostgreSQL without statistics (a young
     database, autovacuum off) pick the (type, param, url) index and read every derived-from row of the hub.
     """
-    derived = select(ReferenceIndex.resource_pk).where(
-        ReferenceIndex.target_type == "QuestionnaireResponse",
-        ReferenceIndex.target_id == qr_id,
-        ReferenceIndex.param == "derived-from",
-    )
-    columns = (FhirResource.resource_type, FhirResource.resource_id, FhirResource.body)
-    stale_query = select(*columns, literal_column("1").label("stale")).where(
-        FhirResource.pk.in_(derived),
-        FhirResource.resource_type == "Observation",
-        FhirResource.resource_id.not_in([rid for rtype, rid in produced if rtype == "Observation"]),
-    )
-    query: Select[Any] | CompoundSelect = stale_query
-    if produced:
-        current_query = select(*columns, literal_column("0").label("stale")).where(
-            FhirResource.resource_type.in_({rtype for rtype, _rid in produced}),
-            FhirResource.resource_id.in_({rid for _rtype, rid in produced}),
-        )
-        query = union_all(current_query, stale_query)
+    params = {
+        "types": sorted({rtype for rtype, _rid in produced}),
+        "ids": sorted({rid for _rtype, rid in produced}),
+        "qr_id": qr_id,
+        "kept": sorted(rid for rtype, rid in produced if rtype == "Observation"),
+    }
     existing: dict[tuple[str, str], dict[str, Any]] = {}
     stale: list[tuple[str, dict[str, Any]]] = []
-    for rtype, rid, body, is_stale in session.execute(query):
+    # On the session's own connection (same transaction): a Core statement built once, no ORM round.
+    for rtype, rid, body, is_stale in session.connection().execute(_STORED_STATE, params):
         if is_stale:
             stale.append((rid, body))
         elif (rtype, rid) in produced:
             existing[(rtype, rid)] = body
     return existing, stale
+
+
+def _stored_state_statement() -> CompoundSelect:
+    """The statement of ``_stored_state``; its lists are expanding parameters, so one statement serves all."""
+    columns = (FhirResource.resource_type, FhirResource.resource_id, FhirResource.body)
+    current = select(*columns, literal_column("0").label("stale")).where(
+        FhirResource.resource_type.in_(bindparam("types", expanding=True)),
+        FhirResource.resource_id.in_(bindparam("ids", expanding=True)),
+    )
+    derived = select(ReferenceIndex.resource_pk).where(
+        ReferenceIndex.target_type == "QuestionnaireResponse",
+        ReferenceIndex.target_id == bindparam("qr_id"),
+        ReferenceIndex.param == "derived-from",
+    )
+    stale = select(*columns, literal_column("1").label("stale")).where(
+        FhirResource.pk.in_(derived),
+        FhirResource.resource_type == "Observation",
+        FhirResource.resource_id.not_in(bindparam("kept", expanding=True)),
+    )
+    return union_all(current, stale)
+
+
+_STORED_STATE = _stored_state_statement()
 
 
 def _current(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
