@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Instrument, InstrumentError, build_instrument, list_instruments
@@ -30,15 +30,34 @@ def instrument_for(session: Session, canonical: str | None) -> Instrument | None
     if not canonical:
         return None
     url, _, version = canonical.partition("|")
-    query = select(CustomInstrument).where(CustomInstrument.url == url)
     if version:
-        query = query.where(CustomInstrument.version == version)
+        rows = session.connection().execute(_CUSTOM_BY_URL_VERSION, {"url": url, "version": version})
+    else:
+        rows = session.connection().execute(_CUSTOM_BY_URL, {"url": url})
     shipped = [i for i in list_instruments() if i.url == url and (not version or i.version == version)]
-    candidates = _with_custom(shipped, session.execute(query).scalars())
+    candidates = _with_custom(shipped, rows)
     return candidates[-1] if candidates else None
 
 
-def _with_custom(shipped: list[Instrument], rows: Iterable[CustomInstrument]) -> list[Instrument]:
+# Built once; run on the session's connection (same transaction) without an ORM round per stored response.
+_CUSTOM_COLUMNS = (
+    CustomInstrument.url,
+    CustomInstrument.version,
+    CustomInstrument.questionnaire,
+    CustomInstrument.rules,
+)
+_CUSTOM_BY_URL = select(*_CUSTOM_COLUMNS).where(CustomInstrument.url == bindparam("url"))
+_CUSTOM_BY_URL_VERSION = _CUSTOM_BY_URL.where(CustomInstrument.version == bindparam("version"))
+
+
+class _InstrumentRow(Protocol):
+    url: str
+    version: str
+    questionnaire: dict[str, Any]
+    rules: dict[str, Any]
+
+
+def _with_custom(shipped: list[Instrument], rows: Iterable[_InstrumentRow]) -> list[Instrument]:
     """``shipped`` minus those a customer row replaces (same url|version), then the customer instruments."""
     custom = [build_instrument(row.questionnaire, row.rules, where=f"{row.url}|{row.version}") for row in rows]
     custom_keys = {(i.url, i.version) for i in custom}
