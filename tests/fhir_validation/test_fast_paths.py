@@ -9,6 +9,7 @@ resource-shaped garbage, on IG examples with an element replaced, removed or dou
 from __future__ import annotations
 
 import copy
+import math
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -92,7 +93,7 @@ def test_shape_check_agrees_with_the_full_walk_on_each_kind_of_issue(body: dict[
     _same_shape_issues(body)
 
 
-# --- the quick check of passes 2 and 3: accepts(...) implies no datatype issue and a valid model ---------
+# --- the quick check of passes 1-3: accepts(...) implies no shape or datatype issue and a valid model ---
 
 #: Primitive texts on the edge of some FHIR datatype's rules (dates that do not exist, codes with inner blanks ...).
 _EDGE_TEXTS = (
@@ -119,12 +120,13 @@ _CHOICE_TWINS = {"valueString": "x", "valueBoolean": True, "effectiveDateTime": 
 
 
 def _assert_quick_implies_model(body: Any) -> None:
-    """If the quick check accepts, the strict datatype pass finds nothing and the fhir.resources model builds."""
+    """If the quick check accepts, the JSON shape and strict datatype passes find nothing and the model builds."""
     if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
         return
     model = model_class(body["resourceType"])
     if model is None or not accepts(model, body):
         return
+    assert json_shape_issues(body["resourceType"], body) == []
     assert datatype_issues(body["resourceType"], body) == []
     model.model_validate(body)  # raises (and fails the test) if the quick check accepted a body pydantic rejects
 
@@ -220,3 +222,40 @@ def test_the_quick_check_leaves_ext_1_to_the_datatype_pass(extension: dict[str, 
     model.model_validate(body)
     assert not accepts(model, body)
     assert datatype_issues("Patient", body)
+
+
+def _nested_extensions(levels: int) -> dict[str, Any]:
+    extension: dict[str, Any] = {"url": "http://example.org/leaf", "valueString": "x"}
+    for _ in range(levels):
+        extension = {"url": "http://example.org/node", "extension": [extension]}
+    return {"resourceType": "Patient", "extension": [extension]}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Patient", "implicitRules": ""},  # uri allows "" in pydantic; FHIR JSON does not
+        {"resourceType": "Patient", "language": "\ud800"},
+        {"resourceType": "Observation", "status": "final", "code": {"text": "t"}, "valueQuantity": {"value": math.nan}},
+        {"resourceType": "Patient", "name": [{}]},
+        _nested_extensions(55),  # each level is two deeper: past MAX_DEPTH
+    ],
+    ids=["empty-uri", "lone-surrogate", "nan", "empty-object", "deep"],
+)
+def test_the_quick_check_leaves_json_shape_issues_to_pass_1(body: dict[str, Any]) -> None:
+    model = model_class(body["resourceType"])
+    assert model is not None
+    assert not accepts(model, body)
+    assert json_shape_issues(body["resourceType"], body)
+
+
+def test_the_quick_check_accepts_nesting_well_within_the_limit() -> None:
+    body = _nested_extensions(20)
+    assert accepts(model_class("Patient"), body)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("levels", range(44, 52))
+def test_the_quick_check_agrees_with_pass_1_around_the_nesting_limit(levels: int) -> None:
+    body = _nested_extensions(levels)
+    if accepts(model_class("Patient"), body):  # type: ignore[arg-type]
+        assert json_shape_issues("Patient", body) == []

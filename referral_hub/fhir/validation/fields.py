@@ -1,6 +1,7 @@
-"""The JSON shape of fhir.resources model fields, read from their annotations.
+"""JSON rules shared by the structure passes and the quick check: the JSON shape of fhir.resources model fields
+(read from their annotations), strict JSON types, ext-1, the nesting limit and the Unicode rule.
 
-Shared by the strict datatype pass (``structure.datatype_issues``) and the quick model check (``model_check``).
+Shared by ``structure`` (passes 1 and 2) and ``model_check`` (which proves in one walk that they find nothing).
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+
+# Deepest JSON nesting accepted. Real resources stay far below (a Questionnaire with ten levels of nested
+# items is ~25); pydantic's recursive validators overflow Python's stack somewhere above 500.
+MAX_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -88,3 +93,14 @@ def ext_1_holds(extension: dict[str, Any]) -> bool:
     has_value = any(k.startswith("value") for k in extension)
     has_nested = bool(extension.get("extension"))
     return has_value != has_nested
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for strings holding lone surrogates (``json.loads`` accepts ``"\\ud800"``; UTF-8 cannot)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -23,6 +23,7 @@ every issue is still found and reported by them, with its FHIRPath. The property
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -31,7 +32,7 @@ from typing import Any
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import BaseModel, TypeAdapter
 
-from .fields import ext_1_holds, field_shape, json_type_ok
+from .fields import MAX_DEPTH, ext_1_holds, field_shape, is_unicode_text, json_type_ok
 
 # What every fhir.resources model inherits from FHIRAbstractModel; a class that overrides any of these, or adds
 # validators of its own, has rules this module does not know, so it is never answered quickly.
@@ -64,13 +65,15 @@ class _Plan:
 
 
 def accepts(model: type[BaseModel], resource: dict[str, Any]) -> bool:
-    """True only if ``model.model_validate(resource)`` certainly succeeds; False when not sure."""
-    return _object_accepted(model, resource, is_resource=True)
+    """True only if passes 1 and 2 find nothing and ``model.model_validate(resource)`` succeeds; False when not
+    sure. Safe on any input (hostile nesting answers False long before Python's stack is at risk)."""
+    return _object_accepted(model, resource, 0, is_resource=True)
 
 
-def _object_accepted(model: type[BaseModel], obj: dict[str, Any], *, is_resource: bool) -> bool:
+def _object_accepted(model: type[BaseModel], obj: dict[str, Any], depth: int, *, is_resource: bool) -> bool:
+    """``obj`` sits at ``depth`` (pass 1 counts an object member one level down, an array item two)."""
     plan = _plan(model)
-    if plan is None or not obj:
+    if plan is None or not obj or depth + 2 > MAX_DEPTH:  # its members could pass the nesting limit: not sure
         return False
     elements = plan.elements
     groups: set[int] = set()  # choice groups seen: a second member of one is an error (one_of_many)
@@ -93,9 +96,9 @@ def _object_accepted(model: type[BaseModel], obj: dict[str, Any], *, is_resource
             if type(value) is not list or not value:
                 return False
             for item in value:
-                if type(item) is not dict or not _object_accepted(element.model, item, is_resource=False):
+                if type(item) is not dict or not _object_accepted(element.model, item, depth + 2, is_resource=False):
                     return False
-        elif type(value) is not dict or not _object_accepted(element.model, value, is_resource=False):
+        elif type(value) is not dict or not _object_accepted(element.model, value, depth + 1, is_resource=False):
             return False
     if plan.is_extension and not ext_1_holds(obj):  # after the loop: every key is known to be an element name
         return False
@@ -106,10 +109,11 @@ def _object_accepted(model: type[BaseModel], obj: dict[str, Any], *, is_resource
 
 
 def _primitive_accepted(element: _Element, value: object) -> bool:
+    kind = element.kind
     if element.is_list:
-        if type(value) is not list or not value or not all(json_type_ok(element.kind, item) for item in value):
+        if type(value) is not list or not value or not all(_clean_leaf(kind, item) for item in value):
             return False
-    elif not json_type_ok(element.kind, value):
+    elif not _clean_leaf(kind, value):
         return False
     assert element.validate is not None
     try:
@@ -117,6 +121,15 @@ def _primitive_accepted(element: _Element, value: object) -> bool:
     except Exception:  # a ValidationError, or whatever a primitive's own validator raises: pydantic will say
         return False
     return True
+
+
+def _clean_leaf(kind: str, value: object) -> bool:
+    """The strict JSON type of pass 2, and pass 1's rules for leaves: no empty or non-Unicode string, no NaN."""
+    if not json_type_ok(kind, value):
+        return False
+    if type(value) is str:
+        return value != "" and is_unicode_text(value)
+    return type(value) is not float or math.isfinite(value)
 
 
 @cache

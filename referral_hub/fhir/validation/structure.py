@@ -16,10 +16,10 @@ Three passes, cheapest first:
 
 Passes 2 and 3 often see the same mistake; only the first (clearer) report per element is kept.
 
-Speed (every write runs this): pass 1 first runs a path-free walk and builds FHIRPaths only when something is off;
-passes 2 and 3 run only when ``model_check.accepts`` cannot prove in one walk over the JSON that both would find
-nothing — so the pydantic models are built only for bodies that may be invalid, and every issue still comes from
-the passes themselves.
+Speed (every write runs this): the passes run only when ``model_check.accepts`` cannot prove in one walk over
+the JSON that all three would find nothing — so the pydantic models are built only for bodies that may be
+invalid, and every issue still comes from the passes themselves. Pass 1 then runs a path-free walk first and
+builds FHIRPaths only when something is off.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from .fields import FieldShape, ext_1_holds, field_shape, json_type_ok
+from .fields import MAX_DEPTH, FieldShape, ext_1_holds, field_shape, is_unicode_text, json_type_ok
 from .issues import Issue, error
 from .model_check import accepts
 
@@ -66,9 +66,6 @@ SUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
 
 # FHIR `id` datatype (R4 §2.24.0.1); fhir.resources checks the characters but not the length.
 ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-# Deepest JSON nesting accepted. Real resources stay far below (a Questionnaire with ten levels of nested
-# items is ~25); pydantic's recursive validators overflow Python's stack somewhere above 500.
-MAX_DEPTH = 100
 # Issues reported per pass before giving up: garbage input must not yield a megabyte OperationOutcome.
 MAX_ISSUES = 50
 
@@ -149,17 +146,6 @@ def _json_kind(value: object) -> str:
     return f"a non-JSON value ({type(value).__name__})"
 
 
-def _is_unicode_text(value: str) -> bool:
-    """False for strings holding lone surrogates (``json.loads`` accepts ``"\\ud800"``; UTF-8 cannot)."""
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _shape_is_clean(resource: dict[str, Any]) -> bool:
     """True only when ``json_shape_issues`` would certainly find nothing: the walk every write takes.
 
@@ -173,7 +159,7 @@ def _shape_is_clean(resource: dict[str, Any]) -> bool:
         if not obj:
             return False
         for key, child in obj.items():
-            if type(key) is not str or not key or not (key.isascii() or _is_unicode_text(key)):
+            if type(key) is not str or not key or not (key.isascii() or is_unicode_text(key)):
                 return False
             if type(child) is list:
                 if not child or depth + 2 > MAX_DEPTH:
@@ -193,7 +179,7 @@ def _leaf_or_push(value: object, depth: int, stack: list[tuple[dict[str, Any], i
         stack.append((value, depth))  # type: ignore[arg-type]
         return True
     if kind is str:
-        return value != "" and (value.isascii() or _is_unicode_text(value))  # type: ignore[union-attr]
+        return value != "" and (value.isascii() or is_unicode_text(value))  # type: ignore[union-attr]
     if kind is bool or kind is int:
         return True
     if kind is float:
@@ -238,7 +224,7 @@ def _shape_walk(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
                         error("structure", fhirpath(resource_type, path), "Every property name must be a string.")
                     )
                     continue
-                if key == "" or not _is_unicode_text(key):
+                if key == "" or not is_unicode_text(key):
                     issues.append(
                         error(
                             "structure", fhirpath(resource_type, path), "Property names must be non-empty Unicode text."
@@ -288,7 +274,7 @@ def _shape_walk(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
                         "Empty strings are not allowed; leave the element out instead.",
                     )
                 )
-            elif not _is_unicode_text(value):
+            elif not is_unicode_text(value):
                 issues.append(
                     error("value", fhirpath(resource_type, path), "The string is not valid Unicode (lone surrogate).")
                 )
@@ -537,14 +523,14 @@ def dedupe(issues: list[Issue]) -> list[Issue]:
 
 def structure_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
     """All stage-1 (HTTP 400) issues of a resource whose resourceType is already known to be supported."""
+    model = model_class(resource_type)
+    if model is not None and _quickly_accepted(model, resource):
+        # Passes 1, 2 and 3 would find nothing (model_check.py): only the id rule is left to check.
+        return id_issues(resource_type, resource)
     shape = json_shape_issues(resource_type, resource)
     if shape:
         # Non-JSON values or hostile nesting: the typed passes could crash or recurse forever; stop here.
         return shape
-    model = model_class(resource_type)
-    if model is not None and _quickly_accepted(model, resource):
-        # Passes 2 and 3 would find nothing (model_check.py): only the id rule is left to check.
-        return id_issues(resource_type, resource)
     found = id_issues(resource_type, resource) + datatype_issues(resource_type, resource)
     found += model_issues(resource_type, resource)
     return dedupe(found)[:MAX_ISSUES]
