@@ -54,19 +54,35 @@ _RESULT_PARAMS = {
     "_pretty",
 }
 _SORTABLE = {"_lastUpdated", "_id"}
+# Plain Core columns, not the ORM attributes: a search builds a dozen expressions per parameter, and ORM
+# attribute operators cost about twice as much to build; the page is read as plain rows for the same reason.
+_RES = FhirResource.__table__.c
+_TOKEN = TokenIndex.__table__.c
+_REFERENCE = ReferenceIndex.__table__.c
+_DATE = DateIndex.__table__.c
+_STRING = StringIndex.__table__.c
+_NUMBER = NumberIndex.__table__.c
+_URI = UriIndex.__table__.c
+#: The columns of a search result row (attribute names as on :class:`FhirResource`).
+_ROW_COLUMNS = (_RES.pk, _RES.resource_type, _RES.resource_id, _RES.version_id, _RES.last_updated, _RES.body)
 _TABLE_FOR_TYPE = {
-    "token": TokenIndex,
-    "reference": ReferenceIndex,
-    "date": DateIndex,
-    "string": StringIndex,
-    "number": NumberIndex,
-    "quantity": NumberIndex,
-    "uri": UriIndex,
+    "token": _TOKEN,
+    "reference": _REFERENCE,
+    "date": _DATE,
+    "string": _STRING,
+    "number": _NUMBER,
+    "quantity": _NUMBER,
+    "uri": _URI,
 }
 
 #: Adds the caller's visibility rules (organisation compartments) to a query over ``FhirResource``; the second
 #: argument names the resource type when the query is about one type (lets the filter emit a simpler condition).
 ScopeFilter = Callable[..., Select[Any]]
+
+
+#: A stored resource as searches return it: a row with ``pk``, ``resource_type``, ``resource_id``,
+#: ``version_id``, ``last_updated`` and ``body`` (a Core row here; special searches may return ORM objects).
+ResourceRow = Any
 
 
 @dataclass(frozen=True)
@@ -96,8 +112,8 @@ class SearchRequest:
 
 @dataclass
 class SearchResult:
-    matches: list[FhirResource]
-    included: list[FhirResource]
+    matches: list[ResourceRow]
+    included: list[ResourceRow]
     total: int | None
     next_cursor: str | None
     previous_cursor: str | None
@@ -153,8 +169,8 @@ def run_search(
 
 
 def resolve_includes(
-    session: Session, request: SearchRequest, rows: list[FhirResource], scope: ScopeFilter | None
-) -> list[FhirResource]:
+    session: Session, request: SearchRequest, rows: list[ResourceRow], scope: ScopeFilter | None
+) -> list[ResourceRow]:
     """``_include``/``_revinclude`` of ``request`` for ``rows`` (special searches reuse the store's includes)."""
     return _resolve_includes(session, request, rows, scope)
 
@@ -184,13 +200,11 @@ def parse_search(
             ids = [v for v in value.split(",") if v]
             if modifier == "missing":
                 continue  # every resource has an id
-            request.conditions.append(FhirResource.resource_id.in_(ids) if ids else false())
+            request.conditions.append(_RES.resource_id.in_(ids) if ids else false())
             request.applied.append((raw_name, value))
             continue
         if name == "_lastUpdated":
-            request.conditions.append(
-                _or(_date_condition(v, FhirResource.last_updated, None, name) for v in _split(value))
-            )
+            request.conditions.append(_or(_date_condition(v, _RES.last_updated, None, name) for v in _split(value)))
             request.applied.append((raw_name, value))
             continue
         param = registry.get(name)
@@ -318,7 +332,7 @@ def _param_condition(
     if modifier == "missing":
         if value not in ("true", "false"):
             raise _bad(f"{param.code}:missing takes true or false", param.code)
-        present = FhirResource.pk.in_(select(table.resource_pk).where(scope))
+        present = _RES.pk.in_(select(table.resource_pk).where(scope))
         return not_(present) if value == "true" else present
     values = _split(value)
     if not values:
@@ -327,14 +341,14 @@ def _param_condition(
         if modifier not in ("", "not"):
             raise _bad(f"Modifier :{modifier} is not supported on token parameters", param.code, "not-supported")
         match = _or(_token_condition(v) for v in values)
-        matching = FhirResource.pk.in_(select(TokenIndex.resource_pk).where(scope, match))
+        matching = _RES.pk.in_(select(_TOKEN.resource_pk).where(scope, match))
         return not_(matching) if modifier == "not" else matching
     if param.type == "reference":
         match = _or(_reference_condition(v, modifier, param, bases) for v in values)
     elif param.type == "date":
         if modifier:
             raise _bad(f"Modifier :{modifier} is not supported on date parameters", param.code, "not-supported")
-        match = _or(_date_condition(v, DateIndex.low, DateIndex.high, param.code) for v in values)
+        match = _or(_date_condition(v, _DATE.low, _DATE.high, param.code) for v in values)
     elif param.type == "string":
         match = _or(_string_condition(v, modifier, param.code) for v in values)
     elif param.type in ("number", "quantity"):
@@ -345,44 +359,44 @@ def _param_condition(
         if modifier not in ("", "below"):
             raise _bad(f"Modifier :{modifier} is not supported on uri parameters", param.code, "not-supported")
         if modifier == "below":
-            match = _or(UriIndex.value.startswith(v, autoescape=True) for v in values)
+            match = _or(_URI.value.startswith(v, autoescape=True) for v in values)
         else:
             match = _or(_uri_condition(v) for v in values)
-    return FhirResource.pk.in_(select(table.resource_pk).where(scope, match))
+    return _RES.pk.in_(select(table.resource_pk).where(scope, match))
 
 
 def _token_condition(value: str) -> ColumnElement[bool]:
     if "|" in value:
         system, _, code = value.partition("|")
         if system and code:
-            return and_(TokenIndex.system == system, TokenIndex.code == code)
+            return and_(_TOKEN.system == system, _TOKEN.code == code)
         if system:
-            return TokenIndex.system == system
-        return and_(TokenIndex.system.is_(None), TokenIndex.code == code)
-    return TokenIndex.code == value
+            return _TOKEN.system == system
+        return and_(_TOKEN.system.is_(None), _TOKEN.code == code)
+    return _TOKEN.code == value
 
 
 def _reference_condition(value: str, modifier: str, param: SearchParam, bases: tuple[str, ...]) -> ColumnElement[bool]:
     if modifier and modifier not in param.targets and modifier not in indexer_types():
         raise _bad(f"Modifier :{modifier} is not supported on reference parameters", param.code, "not-supported")
     if modifier:  # owner:Organization=123
-        return and_(ReferenceIndex.target_type == modifier, ReferenceIndex.target_id == value)
+        return and_(_REFERENCE.target_type == modifier, _REFERENCE.target_id == value)
     parsed = parse_reference(value, bases)
     if parsed is None:
         raise _bad(f"'{value}' is not a reference", param.code)
     if parsed.is_local:
-        return and_(ReferenceIndex.target_type == parsed.target_type, ReferenceIndex.target_id == parsed.target_id)
+        return and_(_REFERENCE.target_type == parsed.target_type, _REFERENCE.target_id == parsed.target_id)
     url = parsed.url or ""
     if "/" not in url and ":" not in url:  # a bare id: any target type
-        return and_(ReferenceIndex.target_id == url, ReferenceIndex.url.is_(None))
+        return and_(_REFERENCE.target_id == url, _REFERENCE.url.is_(None))
     if "|" not in url and not url.startswith("urn:"):
         # a canonical without a version matches every version of it (FHIR R4 §3.1.1.4.7)
-        return or_(ReferenceIndex.url == url, ReferenceIndex.url.startswith(url + "|", autoescape=True))
-    return ReferenceIndex.url == url
+        return or_(_REFERENCE.url == url, _REFERENCE.url.startswith(url + "|", autoescape=True))
+    return _REFERENCE.url == url
 
 
 def _uri_condition(value: str) -> ColumnElement[bool]:
-    return UriIndex.value == value
+    return _URI.value == value
 
 
 def _prefixed(value: str) -> tuple[str, str]:
@@ -425,13 +439,13 @@ def _date_condition(
 
 def _string_condition(value: str, modifier: str, name: str) -> ColumnElement[bool]:
     if modifier == "exact":
-        return StringIndex.exact == value
+        return _STRING.exact == value
     normalized = indexer.normalize_string(value)
     if modifier == "contains":
-        return StringIndex.value.contains(normalized, autoescape=True)
+        return _STRING.value.contains(normalized, autoescape=True)
     if modifier:
         raise _bad(f"Modifier :{modifier} is not supported on string parameters", name, "not-supported")
-    return StringIndex.value.startswith(normalized, autoescape=True)
+    return _STRING.value.startswith(normalized, autoescape=True)
 
 
 def _number_condition(value: str, param: SearchParam) -> ColumnElement[bool]:
@@ -448,7 +462,7 @@ def _number_condition(value: str, param: SearchParam) -> ColumnElement[bool]:
     # Implicit precision: "100" means [99.5, 100.5) (FHIR R4 §3.1.1.4.1).
     exponent = number.as_tuple().exponent
     half = Decimal(5) * Decimal(10) ** (exponent - 1) if isinstance(exponent, int) else Decimal(0)
-    col = NumberIndex.value
+    col = _NUMBER.value
     ops = {
         "eq": and_(col >= number - half, col < number + half),
         "ne": or_(col < number - half, col >= number + half),
@@ -462,9 +476,9 @@ def _number_condition(value: str, param: SearchParam) -> ColumnElement[bool]:
     }
     condition = ops[prefix]
     if system:
-        condition = and_(condition, NumberIndex.system == system)
+        condition = and_(condition, _NUMBER.system == system)
     if code:
-        condition = and_(condition, NumberIndex.code == code)
+        condition = and_(condition, _NUMBER.code == code)
     return condition
 
 
@@ -472,13 +486,13 @@ def _number_condition(value: str, param: SearchParam) -> ColumnElement[bool]:
 def _sort_columns(request: SearchRequest) -> list[Any]:
     key, _desc = request.sort
     if key == "_lastUpdated":
-        return [FhirResource.last_updated, FhirResource.pk]
+        return [_RES.last_updated, _RES.pk]
     if key == "_id":
-        return [FhirResource.resource_id, FhirResource.pk]
-    return [FhirResource.pk, FhirResource.pk]
+        return [_RES.resource_id, _RES.pk]
+    return [_RES.pk, _RES.pk]
 
 
-def _row_key(row: FhirResource, request: SearchRequest) -> list[Any]:
+def _row_key(row: ResourceRow, request: SearchRequest) -> list[Any]:
     key = request.sort[0]
     if key == "_lastUpdated":
         return [row.last_updated, row.pk]
@@ -499,7 +513,7 @@ def _keyset(request: SearchRequest, after: bool, values: list[Any]) -> ColumnEle
 
 
 def base_query(request: SearchRequest, scope: ScopeFilter | None) -> Select[Any]:
-    query = select(FhirResource).where(FhirResource.resource_type == request.resource_type, *request.conditions)
+    query = select(*_ROW_COLUMNS).where(_RES.resource_type == request.resource_type, *request.conditions)
     return scope(query, request.resource_type) if scope else query
 
 
@@ -524,7 +538,7 @@ def execute_search(session: Session, request: SearchRequest, scope: ScopeFilter 
     order = [first_col.desc(), pk_col.desc()] if reverse_order else [first_col.asc(), pk_col.asc()]
     if request.sort[0] == "_pk":
         order = [pk_col.desc()] if reverse_order else [pk_col.asc()]
-    rows = list(session.execute(page_query.order_by(*order).limit(request.count + 1)).scalars())
+    rows = list(session.execute(page_query.order_by(*order).limit(request.count + 1)).all())
     has_more = len(rows) > request.count
     rows = rows[: request.count]
     if backwards:
@@ -549,19 +563,19 @@ def _count(session: Session, query: Select[Any]) -> int:
 
 
 def _resolve_includes(
-    session: Session, request: SearchRequest, rows: list[FhirResource], scope: ScopeFilter | None
-) -> list[FhirResource]:
+    session: Session, request: SearchRequest, rows: list[ResourceRow], scope: ScopeFilter | None
+) -> list[ResourceRow]:
     if not rows or not (request.includes or request.revincludes):
         return []
     seen = {row.pk for row in rows}
-    included: list[FhirResource] = []
+    included: list[ResourceRow] = []
     frontier = list(rows)
     for depth in range(3):  # :iterate follows at most three hops, enough for Task→SR→Consent→DocumentReference
         includes = [i for i in request.includes if depth == 0 or i.iterate]
         revincludes = [i for i in request.revincludes if depth == 0 or i.iterate]
         if not includes and not revincludes:
             break
-        found: list[FhirResource] = []
+        found: list[ResourceRow] = []
         for inc in includes:
             found.extend(_forward_include(session, inc, frontier, scope))
         for inc in revincludes:
@@ -578,64 +592,56 @@ def _resolve_includes(
 
 
 def _forward_include(
-    session: Session, inc: Include, rows: list[FhirResource], scope: ScopeFilter | None
-) -> list[FhirResource]:
+    session: Session, inc: Include, rows: list[ResourceRow], scope: ScopeFilter | None
+) -> list[ResourceRow]:
     sources = [row.pk for row in rows if row.resource_type == inc.source_type]
     if not sources:
         return []
-    targets = select(ReferenceIndex.target_type, ReferenceIndex.target_id).where(
-        ReferenceIndex.resource_pk.in_(sources),
-        ReferenceIndex.param == inc.param,
-        ReferenceIndex.url.is_(None),
-        ReferenceIndex.target_type == inc.target_type if inc.target_type else true(),
+    targets = select(_REFERENCE.target_type, _REFERENCE.target_id).where(
+        _REFERENCE.resource_pk.in_(sources),
+        _REFERENCE.param == inc.param,
+        _REFERENCE.url.is_(None),
+        _REFERENCE.target_type == inc.target_type if inc.target_type else true(),
     )
     pairs = {(t, i) for t, i in session.execute(targets) if t and i}
     return _fetch_pairs(session, pairs, scope)
 
 
 def _reverse_include(
-    session: Session, inc: Include, rows: list[FhirResource], scope: ScopeFilter | None
-) -> list[FhirResource]:
+    session: Session, inc: Include, rows: list[ResourceRow], scope: ScopeFilter | None
+) -> list[ResourceRow]:
     by_type: dict[str, list[str]] = {}
     for row in rows:
         if inc.target_type is None or inc.target_type == row.resource_type:
             by_type.setdefault(row.resource_type, []).append(row.resource_id)
     if not by_type:
         return []
-    referencing = select(ReferenceIndex.resource_pk).where(
-        ReferenceIndex.resource_type == inc.source_type,
-        ReferenceIndex.param == inc.param,
-        _or(
-            and_(ReferenceIndex.target_type == rtype, ReferenceIndex.target_id.in_(ids))
-            for rtype, ids in by_type.items()
-        ),
+    referencing = select(_REFERENCE.resource_pk).where(
+        _REFERENCE.resource_type == inc.source_type,
+        _REFERENCE.param == inc.param,
+        _or(and_(_REFERENCE.target_type == rtype, _REFERENCE.target_id.in_(ids)) for rtype, ids in by_type.items()),
     )
-    query = select(FhirResource).where(FhirResource.pk.in_(referencing)).order_by(FhirResource.pk).limit(MAX_INCLUDED)
+    query = select(*_ROW_COLUMNS).where(_RES.pk.in_(referencing)).order_by(_RES.pk).limit(MAX_INCLUDED)
     if scope:
         query = scope(query)
-    return list(session.execute(query).scalars())
+    return list(session.execute(query).all())
 
 
-def _fetch_pairs(session: Session, pairs: set[tuple[str, str]], scope: ScopeFilter | None) -> list[FhirResource]:
+def _fetch_pairs(session: Session, pairs: set[tuple[str, str]], scope: ScopeFilter | None) -> list[ResourceRow]:
     if not pairs:
         return []
     by_type: dict[str, list[str]] = {}
     for rtype, rid in pairs:
         by_type.setdefault(rtype, []).append(rid)
     query = (
-        select(FhirResource)
-        .where(
-            _or(
-                and_(FhirResource.resource_type == rtype, FhirResource.resource_id.in_(ids))
-                for rtype, ids in by_type.items()
-            )
-        )
-        .order_by(FhirResource.pk)
+        select(*_ROW_COLUMNS)
+        .where(_or(and_(_RES.resource_type == rtype, _RES.resource_id.in_(ids)) for rtype, ids in by_type.items()))
+        .order_by(_RES.pk)
         .limit(MAX_INCLUDED)
     )
     if scope:
         query = scope(query)
-    return list(session.execute(query).scalars())
+    return list(session.execute(query).all())
 
 
 def ignored_outcome(request: SearchRequest) -> list[OutcomeIssue]:
