@@ -47,6 +47,10 @@ _TABLE = FhirResource.__table__
 _CURRENT_ROW = select(
     _TABLE.c.pk, _TABLE.c.resource_type, _TABLE.c.resource_id, _TABLE.c.version_id, _TABLE.c.last_updated, _TABLE.c.body
 ).where(_TABLE.c.resource_type == bindparam("resource_type"), _TABLE.c.resource_id == bindparam("resource_id"))
+#: Only the body of one resource (grant computation and hooks need no more).
+_CURRENT_BODY = select(_TABLE.c.body).where(
+    _TABLE.c.resource_type == bindparam("resource_type"), _TABLE.c.resource_id == bindparam("resource_id")
+)
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
@@ -284,6 +288,13 @@ def _stale(resource_type: str, resource_id: str, expected: int, current: int | N
         "conflict",
         f"{resource_type}/{resource_id} is at version {current}, not {expected}: read it again and re-apply the change",
     )
+
+
+def current_body(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+    """The current body of one resource, or None; a prebuilt Core statement (see ``_CURRENT_ROW``)."""
+    return session.execute(
+        _CURRENT_BODY, {"resource_type": resource_type, "resource_id": resource_id}
+    ).scalar_one_or_none()
 
 
 def _stored(row: Row[Any]) -> StoredResource:

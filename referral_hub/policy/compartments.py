@@ -25,13 +25,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, bindparam, delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from referral_hub.fhir.batch import defer_rows
 from referral_hub.fhir.models import FhirResource
 from referral_hub.fhir.references import parse_reference
 from referral_hub.fhir.search_params import PERTAINS_TO_GOAL_URL
+from referral_hub.fhir.store import current_body
 from referral_hub.policy.models import FhirCompartment
 
 #: Directory data every authenticated principal may read (issue 3, scope 4).
@@ -56,12 +57,6 @@ _ORG_IDS: dict[str, int] = {}
 _NOT_HUB_ORGS: dict[str, float] = {}
 _MISS_TTL_S = 30.0
 
-#: One resource's body by type and id, built once as plain Core (an ORM-annotated select cost twice the CPU).
-_BODY = select(FhirResource.__table__.c.body).where(
-    FhirResource.__table__.c.resource_type == bindparam("resource_type"),
-    FhirResource.__table__.c.resource_id == bindparam("resource_id"),
-)
-
 
 def _local_bases() -> tuple[str, ...]:
     if has_app_context():
@@ -78,10 +73,6 @@ def _local_target(reference: Any, bases: tuple[str, ...]) -> tuple[str, str] | N
     return parsed.target_type, parsed.target_id
 
 
-def _body(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
-    return session.execute(_BODY, {"resource_type": resource_type, "resource_id": resource_id}).scalar_one_or_none()
-
-
 def organizations_for_reference(session: Session, reference: Any, bases: tuple[str, ...] | None = None) -> set[int]:
     """Hub organization ids a reference names: Organization, PractitionerRole.organization or
     HealthcareService.providedBy. Empty for patients, practitioners, external or unknown organizations."""
@@ -93,7 +84,7 @@ def organizations_for_reference(session: Session, reference: Any, bases: tuple[s
         return set()
     resource_type, resource_id = target
     if resource_type in ("PractitionerRole", "HealthcareService"):
-        body = _body(session, resource_type, resource_id)
+        body = current_body(session, resource_type, resource_id)
         element = "organization" if resource_type == "PractitionerRole" else "providedBy"
         target = _local_target((body or {}).get(element), bases)
         if target is None:
@@ -140,7 +131,7 @@ def task_targets(session: Session, task: dict[str, Any], bases: tuple[str, ...])
     for resource_type, resource_id in list(targets):
         if resource_type != "ServiceRequest":
             continue
-        request = _body(session, resource_type, resource_id) or {}
+        request = current_body(session, resource_type, resource_id) or {}
         linked = _references(request.get("supportingInfo") or [])
         linked += _references(request.get("reasonReference") or [])
         linked.append(request.get("subject"))

@@ -19,7 +19,7 @@ from questionnaires import ResponseError, extract
 from referral_hub.fhir.hooks import WriteEvent, on_write
 from referral_hub.fhir.models import FhirResource, ReferenceIndex, UriIndex
 from referral_hub.fhir.outcomes import FhirError, OutcomeIssue
-from referral_hub.fhir.store import ResourceStore
+from referral_hub.fhir.store import ResourceStore, current_body
 from referral_hub.screening.instruments import instrument_for
 
 _EXTRACTABLE = ("completed", "amended")
@@ -148,14 +148,6 @@ def _stored_state_statement() -> CompoundSelect:
 _STORED_STATE = _stored_state_statement()
 
 
-def _current(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
-    return session.execute(
-        select(FhirResource.body).where(
-            FhirResource.resource_type == resource_type, FhirResource.resource_id == resource_id
-        )
-    ).scalar_one_or_none()
-
-
 def _same(stored: dict[str, Any], new: dict[str, Any]) -> bool:
     def strip(resource: dict[str, Any]) -> dict[str, Any]:
         meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
@@ -186,7 +178,7 @@ def extract_on_patient_task_completion(session: Session, event: WriteEvent) -> N
             raise FhirError.single(
                 422, "invalid", "The output must reference a QuestionnaireResponse on this hub", where
             )
-        qr = _current(session, "QuestionnaireResponse", reference.split("/", 1)[1])
+        qr = current_body(session, "QuestionnaireResponse", reference.split("/", 1)[1])
         if qr is None:
             raise FhirError.single(422, "not-found", f"{reference} does not exist", where)
         if (qr.get("subject") or {}).get("reference") != (task.get("for") or {}).get("reference"):
