@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 from flask import Flask
-from sqlalchemy import event
 
+from referral_hub import sqlite_locking
 from referral_hub.config import load_settings
 from referral_hub.extensions import db, migrate
 
@@ -54,8 +54,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
-            event.listen(db.engine, "begin", _sqlite_begin_immediate)
+            sqlite_locking.install(app, db.engine)
 
     from referral_hub.fhir import batch
     from referral_hub.jobs import init_jobs
@@ -88,30 +87,6 @@ def create_app(overrides: Mapping[str, Any] | None = None, environ: Mapping[str,
 
     directory.init_app(app)
     return app
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers run beside the single writer; foreign keys are off by default in SQLite.
-
-    ``isolation_level = None`` stops pysqlite from managing transactions itself (it would start them late and
-    break savepoints); ``_sqlite_begin_immediate`` then opens every transaction explicitly.
-    """
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _sqlite_begin_immediate(connection: Any) -> None:
-    """Take SQLite's write lock at BEGIN.
-
-    A deferred transaction that read first and writes later fails at once with "database is locked" if another
-    writer committed in between; taking the lock up front makes concurrent writers queue (``timeout``) instead.
-    SQLite is the single-machine default; PostgreSQL is the choice for concurrency.
-    """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 __all__ = ["create_app"]

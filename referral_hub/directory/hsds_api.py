@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from referral_hub.directory import settings
 from referral_hub.directory.hsds_serialize import documents, documents_by_ids, organization_with_services, scalars
 from referral_hub.extensions import db
+from referral_hub.sqlite_locking import reads_only
 from referral_hub.web.access import public
 from resource_directory.models import (
     Attribute,
@@ -118,6 +119,13 @@ def _not_found(kind: str, object_id: str) -> Response:
 # ---------------------------------------------------------------------------------------------------------------
 # Access
 # ---------------------------------------------------------------------------------------------------------------
+
+
+@bp.before_request
+def _reads_only() -> None:
+    """The HSDS API only reads: on SQLite its requests do not queue for the write lock."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        reads_only()
 
 
 @bp.before_request

@@ -134,7 +134,7 @@ def lock_message(session: Session, message_id: int) -> OutboxMessage | None:
 
     PostgreSQL: ``SELECT … FOR UPDATE`` locks the row; a concurrent run of the same message waits, then sees the
     final status. SQLite has no row locks: the database write lock serialises runs the same way. The app opens
-    SQLite transactions with ``BEGIN IMMEDIATE`` (``app.py``); the write below takes that lock even without it.
+    SQLite transactions with ``BEGIN IMMEDIATE`` (``sqlite_locking``); the write below takes that lock even without it.
     """
     if session.get_bind().dialect.name == "sqlite":
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(last_attempt_at=utcnow()))
