@@ -28,6 +28,7 @@ _ROWS = "batch.rows"
 _RESOURCES = "batch.resources"
 _RELAX = "batch.relax"
 _WROTE = "batch.wrote_data"
+_STATE = "batch.state"
 
 #: Callables run at ``before_commit`` before the batch is sent (they may defer more rows).
 _pre_flush: list[Callable[[Session], None]] = []
@@ -49,6 +50,17 @@ def defer_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -
 def defer_resource(session: Session, body: dict[str, Any], last_updated: datetime, index: IndexRows) -> None:
     """Insert a new version-1 resource (e.g. a Provenance) with its version and index rows in the batch."""
     session.info.setdefault(_RESOURCES, []).append((body, last_updated, index))
+
+
+def defer_state(session: Session, key: str) -> dict[Any, Any]:
+    """A hook's own deferred state (a dict under ``key``), dropped with the deferred rows when their savepoint or
+    transaction rolls back; a :func:`before_batch_flush` function turns it into rows (see :func:`pop_state`)."""
+    return session.info.setdefault(_STATE, {}).setdefault(key, {})
+
+
+def pop_state(session: Session, key: str) -> dict[Any, Any]:
+    """Take the deferred state under ``key`` (empty when there is none)."""
+    return session.info.get(_STATE, {}).pop(key, {})
 
 
 def mark_data_written(session: Session) -> None:
@@ -82,10 +94,11 @@ def discard_pending(session: Session) -> None:
     """Forget rows deferred since the last flush (their savepoint was rolled back)."""
     session.info.pop(_ROWS, None)
     session.info.pop(_RESOURCES, None)
+    session.info.pop(_STATE, None)
 
 
 def has_pending(session: Session) -> bool:
-    return bool(session.info.get(_ROWS) or session.info.get(_RESOURCES))
+    return bool(session.info.get(_ROWS) or session.info.get(_RESOURCES) or any(session.info.get(_STATE, {}).values()))
 
 
 _PG_TYPES: tuple[tuple[type, str], ...] = (
@@ -157,7 +170,7 @@ def _before_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    for key in (_ROWS, _RESOURCES, _RELAX, _WROTE):
+    for key in (_ROWS, _RESOURCES, _STATE, _RELAX, _WROTE):
         session.info.pop(key, None)
 
 
