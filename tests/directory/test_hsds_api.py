@@ -246,3 +246,38 @@ def test_authenticated_mode_refuses_anonymous_callers(fresh_sqlite_template: Pat
     answer = public.test_client().get("/hsds/services")
     assert answer.status_code == 200
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_searches_run_without_transaction_round_trips_on_postgresql_and_postcode_searches_keep_theirs(
+    fresh_app: Flask,
+) -> None:
+    """/hsds only reads: on PostgreSQL its statements run in autocommit (no BEGIN/ROLLBACK), except a search from a
+    postcode, whose geocoder may flush a cache row that the request's rollback must discard."""
+    from sqlalchemy import event
+
+    from referral_hub.extensions import db
+
+    listing = add_listing(fresh_app)
+    with fresh_app.app_context():
+        engine = db.engine
+    postgres = engine.dialect.name == "postgresql"
+    seen: list[bool] = []
+
+    def record(conn: Any, *_args: Any) -> None:
+        seen.append(postgres and bool(conn.connection.dbapi_connection.autocommit))
+
+    client = fresh_app.test_client()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        near = _get(client, f"/hsds/services?lat={ZIP_94063[0]}&lng={ZIP_94063[1]}&radius=8")
+        by_point = list(seen)
+        seen.clear()
+        by_postcode = _get(client, "/hsds/services?postcode=94063&radius=8")
+        postcode = list(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [s["id"] for s in near["contents"]] == [s["id"] for s in by_postcode["contents"]] == [listing.service_id]
+    assert by_point
+    assert all(autocommit == postgres for autocommit in by_point), by_point
+    assert postcode
+    assert not any(postcode), postcode
