@@ -87,6 +87,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--brute-repeat", type=int, default=5)
     parser.add_argument("--no-hub", action="store_true", help="only the small search app, not the hub's /hsds")
+    parser.add_argument(
+        "--sqlite-file", type=Path, help="where the SQLite directory is loaded (default: a temporary file, deleted)"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="search the directory an earlier run loaded (the PostgreSQL URL, --sqlite-file): no import, no load",
+    )
     return parser.parse_args(argv)
 
 
@@ -225,7 +233,35 @@ def fresh_database(name: str, args: argparse.Namespace, sqlite_file: Path) -> st
     if name == "postgresql":
         recreate_database(args.pg_url)
         return str(args.pg_url)
+    for stale in (sqlite_file, Path(f"{sqlite_file}-wal"), Path(f"{sqlite_file}-shm")):
+        stale.unlink(missing_ok=True)
     return f"sqlite:///{sqlite_file}"
+
+
+def load_directory(name: str, args: argparse.Namespace, database_url: str, report: dict[str, Any]) -> str | None:
+    """Migrate the fresh database and bulk-load the directory; returns the hub's schema error, if any."""
+    env = hub_environment(database_url, "http://127.0.0.1")
+    hub_error = None if args.no_hub else upgrade_schema(env)
+    if hub_error:
+        report["hub_schema_error"] = hub_error
+        print(f"  {name}: the hub could not build its schema; benching the search app only:\n{hub_error}")
+    engine: Engine = create_engine(database_url)
+    print(f"  {name}: generating and loading {args.size:,} service-locations …", flush=True)
+    stats: LoadStats = load(engine, args.size, seed=1)
+    engine.dispose()
+    report["import"] = {
+        "service_locations": stats.service_locations,
+        "rows": stats.rows,
+        "load_s": round(stats.insert_s, 1),
+        "index_s": round(stats.index_s, 1),
+        "per_second": round(stats.per_second),
+    }
+    print(
+        f"  {name}: loaded {stats.rows:,} rows in {stats.insert_s:.0f} s + indexes {stats.index_s:.0f} s"
+        f" = {stats.per_second:,.0f} service-locations/s",
+        flush=True,
+    )
+    return hub_error
 
 
 def run_database(name: str, args: argparse.Namespace, folder: Path, package: Path | None) -> dict[str, Any]:
@@ -247,28 +283,15 @@ def run_database(name: str, args: argparse.Namespace, folder: Path, package: Pat
         )
         if name == "sqlite":
             (folder / "import.db").unlink()
-    database_url = fresh_database(name, args, folder / "directory.db")
+    sqlite_file = args.sqlite_file or folder / "directory.db"
+    if args.reuse:
+        database_url = str(args.pg_url) if name == "postgresql" else f"sqlite:///{sqlite_file}"
+        report["import"] = {"per_second": 0, "reused": True}
+        hub_error = None
+    else:
+        database_url = fresh_database(name, args, sqlite_file)
+        hub_error = load_directory(name, args, database_url, report)
     env = hub_environment(database_url, f"http://127.0.0.1:{hub_port}")
-    hub_error = None if args.no_hub else upgrade_schema(env)
-    if hub_error:
-        report["hub_schema_error"] = hub_error
-        print(f"  {name}: the hub could not build its schema; benching the search app only:\n{hub_error}")
-    engine: Engine = create_engine(database_url)
-    print(f"  {name}: generating and loading {args.size:,} service-locations …", flush=True)
-    stats: LoadStats = load(engine, args.size, seed=1)
-    engine.dispose()
-    report["import"] = {
-        "service_locations": stats.service_locations,
-        "rows": stats.rows,
-        "load_s": round(stats.insert_s, 1),
-        "index_s": round(stats.index_s, 1),
-        "per_second": round(stats.per_second),
-    }
-    print(
-        f"  {name}: loaded {stats.rows:,} rows in {stats.insert_s:.0f} s + indexes {stats.index_s:.0f} s"
-        f" = {stats.per_second:,.0f} service-locations/s",
-        flush=True,
-    )
     queries = draw_queries(args.queries)
     servers: list[Server] = []
     try:
@@ -394,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     reports = []
     with tempfile.TemporaryDirectory(prefix="bench-directory-") as folder:
         package = None
-        if args.import_size > 0:
+        if args.import_size > 0 and not args.reuse:
             package = Path(folder) / "package"
             written = write_tabular_package(package, args.import_size, seed=2)
             print(
