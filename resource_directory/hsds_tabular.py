@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,7 @@ def _read_csv(file: Path, table: str, result: ReadResult) -> None:
                     continue
                 # Empty cells are absent values: validation reads a missing field as empty, and most HSDS
                 # cells are.
-                rec = Record(table, {h: cell for h, cell in zip(header, cells, strict=False) if cell}, name, start)
+                rec = Record(table, dict(compress(zip(header, cells, strict=False), cells)), name, start)
                 if len(cells) != width:
                     rec.issues.append(f"row has {len(cells)} cells but the header has {width}")
                 records.append(rec)

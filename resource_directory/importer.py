@@ -548,6 +548,28 @@ def _validate_batch(table: str, records: list[Record], *, check_coordinates: boo
 # --------------------------------------------------------------------------------------------------------
 
 
+def _references_resolve(lookup: Callable[[str, set[str]], set[str]], batches: dict[str, list[_Checked]]) -> bool:
+    """Whether every reference of every row names a row of this import or of the database, worked out per
+    column with one lookup per target object. For a feed with no refused row that is exactly when
+    ``_resolve_references`` accepts every row and warns of nothing, so the row-by-row pass can be skipped."""
+    present = {table: {c.key[1] for c in rows} for table, rows in batches.items()}
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for table, rows in batches.items():
+        for fld, target, _required in REFERENCES.get(table, ()):
+            wanted[target].update({c.values.get(fld) for c in rows})
+        if table == "attribute":
+            for c in rows:
+                entity, link = c.values.get("link_entity"), c.values.get("link_id")
+                if entity in HSDS_MODELS and link is not None:
+                    wanted[entity].add(link)
+    for target, ids in wanted.items():
+        ids.discard(None)
+        missing = ids - present.get(target, set())
+        if missing and len(lookup(target, missing)) != len(missing):
+            return False
+    return True
+
+
 def _resolve_references(
     lookup: Callable[[str, set[str]], set[str]], checked: list[_Checked], report: ImportReport
 ) -> list[_Checked]:
@@ -706,14 +728,15 @@ class _TableWriter:
         self.metadata_rows: list[dict[str, Any]] = []
         self.existing: dict[str, dict[str, Any]] = {}
 
+    def tables_with_rows(self, tables: list[str]) -> list[str]:
+        """The objects whose tables hold rows: an empty table (a first import) has none to update."""
+        return [table for table in tables if has_rows(self.connection, _sa_table(table))]
+
     def load_existing(self, ids_by_table: dict[str, list[str]]) -> None:
         """Fetch the rows the import may update, for every object at once (before anything is written:
         each object's ids are looked up in its own table, which the import's earlier writes never touch)."""
         for table, ids in ids_by_table.items():
-            sa_table = _sa_table(table)
-            # An empty table (a first import) holds none of them: one probe instead of a lookup per chunk of ids.
-            if has_rows(self.connection, sa_table):
-                self.existing[table] = existing_rows(self.connection, sa_table, self._compared(table), ids)
+            self.existing[table] = existing_rows(self.connection, _sa_table(table), self._compared(table), ids)
 
     @staticmethod
     def _compared(table: str) -> list[str]:
@@ -854,22 +877,30 @@ def load_records(
         for index, rec in enumerate(records):
             by_table[rec.table].append(index)
         checked: list[_Checked] = [None] * len(records)  # type: ignore[list-item]  # filled below, in input order
-        ids_by_table = {
-            t: [i for i in {records[n].id for n in indexes} if i is not None]
-            for t, indexes in by_table.items()
-            if t in HSDS_MODELS
-        }
+        # Rows the import may update: only tables that hold rows have any (a first import: none, no id lists).
+        filled = pipeline.call(partial(sink.tables_with_rows, [t for t in by_table if t in HSDS_MODELS]))
+        ids_by_table = {t: [i for i in {records[n].id for n in by_table[t]} if i is not None] for t in filled}
         pipeline.call(partial(sink.load_existing, ids_by_table))
         streaming = report.strict
+        batches: dict[str, list[_Checked]] = {}
+        clean = True  # no row refused and no duplicate id so far
         for table in [*WRITE_ORDER, *(t for t in by_table if t not in HSDS_MODELS)]:
             indexes = by_table.get(table, [])
             batch = _validate_batch(table, [records[i] for i in indexes], check_coordinates=check_coordinates)
             for index, c in zip(indexes, batch, strict=True):
                 checked[index] = c
-            if not streaming or not batch:
+            if not batch:
                 continue
-            ids = {c.key[1] for c in batch}
-            if table not in HSDS_MODELS or len(ids) != len(batch) or any(c.problems for c in batch):
+            batches[table] = batch
+            if clean and (
+                table not in HSDS_MODELS
+                or len({c.key[1] for c in batch}) != len(batch)
+                or any(c.problems for c in batch)
+            ):
+                clean = False
+            if not streaming:
+                continue
+            if not clean:
                 streaming = False  # refusals ahead: stop writing (the report needs every row checked anyway)
                 pipeline.rollback()
                 continue
@@ -877,16 +908,16 @@ def load_records(
         validated = time.perf_counter()
         report.timings["validate"] = validated - started
 
-        _refuse_duplicates(checked)
-        accepted = _resolve_references(
-            lambda table, ids: pipeline.call(
-                partial(existing_ids, connection, HSDS_MODELS[table].__table__, ids)  # type: ignore[attr-defined]
-            ),
-            checked,
-            report,
-        )
-        for c in checked:
-            report.refused.extend(c.problems)
+        def lookup(table: str, ids: set[str]) -> set[str]:
+            return pipeline.call(partial(existing_ids, connection, HSDS_MODELS[table].__table__, ids))  # type: ignore[attr-defined]
+
+        if clean and _references_resolve(lookup, batches):
+            accepted = checked  # what the row-by-row resolution below finds for such a feed: every row, no warning
+        else:
+            _refuse_duplicates(checked)
+            accepted = _resolve_references(lookup, checked, report)
+            for c in checked:
+                report.refused.extend(c.problems)
         resolved = time.perf_counter()
         report.timings["references"] = resolved - validated
         if report.refused and report.strict:
