@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -157,7 +158,7 @@ class ResourceStore:
         :param assigned_id: an id the server chose earlier (transactions assign ids before writing so that
             ``urn:uuid:`` references can be rewritten first).
         """
-        body = copy.deepcopy(resource)
+        body = _copy_body(resource)
         body["id"] = assigned_id or str(uuid.uuid4())
         warnings = self._validate(body, None, workflow)
         return WriteResult(self._insert(body, "POST", workflow), True, warnings)
@@ -170,7 +171,7 @@ class ResourceStore:
         """
         prepared = []
         for resource in resources:
-            body = copy.deepcopy(resource)
+            body = _copy_body(resource)
             if not is_valid_id(body.get("id")):
                 raise FhirError.single(400, "invalid", "create_many needs a valid id on every resource")
             prepared.append((body, self._validate(body, None, workflow)))
@@ -210,7 +211,7 @@ class ResourceStore:
             raise FhirError.single(400, "invalid", "The body id must equal the id in the URL", f"{resource_type}.id")
         if not is_valid_id(resource_id):
             raise FhirError.single(400, "invalid", "Ids are 1-64 characters of A-Z, a-z, 0-9, '-' and '.'")
-        body = copy.deepcopy(resource)
+        body = _copy_body(resource)
         for _attempt in range(_MAX_CAS_RETRIES):
             current = self._current_row(resource_type, resource_id)
             if current is None:
@@ -288,6 +289,25 @@ def _stale(resource_type: str, resource_id: str, expected: int, current: int | N
         "conflict",
         f"{resource_type}/{resource_id} is at version {current}, not {expected}: read it again and re-apply the change",
     )
+
+
+#: Values orjson would write as something else (dates, dataclasses, subclasses) fail the dump instead.
+_COPY_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _copy_body(resource: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a JSON body that the store may stamp without touching the caller's dict.
+
+    An orjson round trip: ``copy.deepcopy`` of a screening submission's ~17 bodies took 0.75-1.2 ms of CPU, this
+    0.15 ms. A body that does not come back equal (NaN, which JSON writes as null; UUIDs or enums, which orjson
+    writes as strings) or cannot be dumped (integers beyond 64 bits, non-string keys, lone surrogates) is
+    deep-copied as before, so the validator still sees exactly what was given.
+    """
+    try:
+        copied = orjson.loads(orjson.dumps(resource, option=_COPY_OPTIONS))
+    except orjson.JSONEncodeError:
+        return copy.deepcopy(resource)
+    return copied if copied == resource else copy.deepcopy(resource)
 
 
 def current_body(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:

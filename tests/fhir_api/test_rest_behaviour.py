@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from referral_hub.fhir.outcomes import FhirError
 from tests.fhir_api.conftest import FHIR_JSON, Fhir, example, ids, referral_task
 
 SDOHCC_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
@@ -336,3 +337,34 @@ def test_reads_and_searches_skip_the_transaction_round_trips_on_postgresql(app: 
             {"p": f"Patient/{patient_id}"},
         ).scalars()
         assert list(audited) == ["read", "search-type"]
+
+
+def test_store_writes_its_own_copy_and_leaves_the_callers_body_as_given(app: Any) -> None:
+    import copy
+
+    from referral_hub.extensions import db
+    from referral_hub.fhir.store import ResourceStore
+    from referral_hub.security.principal import SYSTEM, set_current_principal
+
+    patient = {k: v for k, v in example("Patient-pat-53234").items() if k not in ("id", "meta", "text")}
+    nested = {"resourceType": "Patient", "extension": [{"url": "http://example.org/x"}]}
+    node = nested["extension"][0]
+    for _ in range(150):  # deeper than the validator's limit: still refused with 400, not a crash
+        node["extension"] = [{"url": "http://example.org/x"}]
+        node = node["extension"][0]
+    with app.test_request_context():
+        set_current_principal(SYSTEM)
+        store = ResourceStore(db.session, (app.config["FHIR_BASE_URL"],))
+        given = copy.deepcopy(patient)
+        created = store.create(given).resource
+        updated = store.update("Patient", created.resource_id, dict(created.body, gender="other")).resource
+        db.session.commit()
+        assert given == patient  # no id, no meta stamped into the caller's dict
+        created.body["name"][0]["given"].append("Changed")
+        assert given["name"] == patient["name"]
+        assert updated.body["name"] == patient["name"]
+        assert store.read("Patient", created.resource_id).body["name"] == patient["name"]
+        with pytest.raises(FhirError) as refused:
+            store.create(nested)
+        assert refused.value.status == 400
+        db.session.rollback()
