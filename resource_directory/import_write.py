@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -115,8 +116,23 @@ def copy_text(rows: list[tuple[Any, ...]]) -> str:
 
     Formatted by the importer's own thread so that the write pipeline's worker only sends bytes: psycopg's
     ``write_row`` there would hold the GIL per row and stall both threads (see :class:`WritePipeline`).
+    Column by column: a text column with nothing to escape (most of a feed) is taken as it is, and only the
+    other columns format value by value.
     """
-    return "".join("\t".join([_copy_field(v) for v in row]) + "\n" for row in rows)
+    if not rows:
+        return ""
+    columns: list[list[str]] = []
+    for column in zip(*rows, strict=True):
+        text_only = set(map(type, column)) <= _TEXT_TYPES
+        if text_only and not _NEEDS_ESCAPE.search("".join(filter(None, column))):
+            columns.append(["\\N" if value is None else value for value in column])
+        else:
+            columns.append(list(map(_copy_field, column)))
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+
+
+_TEXT_TYPES = {str, type(None)}
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
 
 def copy_rows(connection: Connection, table: Table, columns: Sequence[str], payload: str) -> None:
@@ -168,6 +184,18 @@ class SearchTouch:
         "language": (("service_id",), ("location_id",)),
         "location": ((), ("id",)),
     }
+
+    def note_all(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """:meth:`note` for many rows of one object, column by column."""
+        watched = self.WATCHED.get(table)
+        if watched is None or table == "location":
+            for values in rows:
+                self.note(table, values)
+            return
+        for column in watched[0]:
+            self.services.update(filter(None, [values.get(column) for values in rows]))
+        for column in watched[1]:
+            self.locations.update(filter(None, [values.get(column) for values in rows]))
 
     def note(self, table: str, values: Any) -> None:
         """Record the services/locations a written (new or old) row of ``table`` names."""

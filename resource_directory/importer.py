@@ -751,6 +751,13 @@ class _TableWriter:
         insert_columns: list[str] = []
         inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
+        if not existing and table != "location":
+            # A first import of this object: every row is new, straight to tuples.
+            inserts = [tuple(map(c.values.get, cols)) for c in rows]
+            insert_columns = cols
+            if touch is not None:
+                touch.note_all(table, [c.values for c in rows])
+            rows = []
         for c in rows:
             values = c.values
             old = existing.get(c.key[1])
