@@ -192,6 +192,8 @@ def parse_search(
     registry = params_for(resource_type)
     bases = tuple(b.rstrip("/") for b in local_bases)
     for raw_name, value in args:
+        if "\x00" in raw_name or "\x00" in value:  # PostgreSQL text cannot hold NUL: refuse it here, not with a 500
+            raise _bad("Search parameters cannot contain the NUL character", raw_name.replace("\x00", ""))
         name, _, modifier = raw_name.partition(":")
         if name in _RESULT_PARAMS:
             _parse_result_param(request, name, modifier, value, registry)
