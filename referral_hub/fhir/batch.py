@@ -22,7 +22,8 @@ import orjson
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, Numeric, Table, event, insert
 from sqlalchemy.orm import Session
 
-from referral_hub.fhir.writes import IndexRows, insert_version_one, resource_ctes, sql_text
+from referral_hub.fhir.driver_sql import pg_execute
+from referral_hub.fhir.writes import IndexRows, insert_version_one, resource_ctes
 
 _ROWS = "batch.rows"
 _RESOURCES = "batch.resources"
@@ -158,10 +159,10 @@ def flush_batch(session: Session) -> None:
         ).decode()
         ctes.append(
             f"t{m} AS (INSERT INTO {table.name} ({names}) SELECT {names} "  # noqa: S608 (names from metadata)
-            f"FROM jsonb_to_recordset(CAST(:rows{m} AS jsonb)) AS x({spec}))"
+            f"FROM jsonb_to_recordset(CAST(%(rows{m})s AS jsonb)) AS x({spec}))"
         )
     final = "SELECT set_config('synchronous_commit', 'off', true)" if relax else "SELECT 1"
-    session.execute(sql_text(f"WITH {', '.join(ctes)} {final}"), params)
+    pg_execute(session, f"WITH {', '.join(ctes)} {final}", params)
 
 
 def _before_commit(session: Session) -> None:

@@ -13,7 +13,7 @@ import copy
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from referral_hub.db_types import utcnow
 from referral_hub.fhir import indexer
 from referral_hub.fhir.batch import flush_batch, mark_data_written
+from referral_hub.fhir.driver_sql import pg_execute
 from referral_hub.fhir.hooks import WriteEvent, run_write_hooks
 from referral_hub.fhir.models import (
     DateIndex,
@@ -52,6 +53,10 @@ _CURRENT_ROW = select(
 _CURRENT_BODY = select(_TABLE.c.body).where(
     _TABLE.c.resource_type == bindparam("resource_type"), _TABLE.c.resource_id == bindparam("resource_id")
 )
+#: The same two statements as PostgreSQL runs them through ``driver_sql`` (about half the CPU per statement).
+_PG_WHERE = " FROM fhir_resource WHERE resource_type = %(resource_type)s AND resource_id = %(resource_id)s"
+_PG_CURRENT_ROW = "SELECT pk, resource_type, resource_id, version_id, last_updated, body" + _PG_WHERE
+_PG_CURRENT_BODY = "SELECT body" + _PG_WHERE
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
@@ -108,10 +113,10 @@ class ResourceStore:
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
         """The current version. :raises FhirError: 404 when unknown."""
         flush_batch(self.session)  # rows deferred earlier in this transaction (grants) decide visibility
-        row = self._current_row(resource_type, resource_id)
-        if row is None:
+        current = self._current_row(resource_type, resource_id)
+        if current is None:
             raise FhirError.single(404, "not-found", f"{resource_type}/{resource_id} is not known")
-        return _stored(row)
+        return current
 
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> StoredResource:
         """One historic version. :raises FhirError: 404 when the resource or the version is unknown."""
@@ -148,8 +153,16 @@ class ResourceStore:
             for v in versions
         ]
 
-    def _current_row(self, resource_type: str, resource_id: str) -> Row[Any] | None:
-        return self.session.execute(_CURRENT_ROW, {"resource_type": resource_type, "resource_id": resource_id}).first()
+    def _current_row(self, resource_type: str, resource_id: str) -> StoredResource | None:
+        params = {"resource_type": resource_type, "resource_id": resource_id}
+        if self.session.get_bind().dialect.name == "postgresql":
+            found = pg_execute(self.session, _PG_CURRENT_ROW, params).fetchone()
+            if found is None:
+                return None
+            pk, rtype, rid, version_id, last_updated, body = found
+            return StoredResource(pk, rtype, rid, version_id, last_updated.replace(tzinfo=UTC), body)
+        row = self.session.execute(_CURRENT_ROW, params).first()
+        return None if row is None else _stored(row)
 
     # ---- writes ------------------------------------------------------------------------------------------------
     def create(self, resource: dict[str, Any], *, workflow: bool = True, assigned_id: str | None = None) -> WriteResult:
@@ -312,9 +325,11 @@ def _copy_body(resource: dict[str, Any]) -> dict[str, Any]:
 
 def current_body(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
     """The current body of one resource, or None; a prebuilt Core statement (see ``_CURRENT_ROW``)."""
-    return session.execute(
-        _CURRENT_BODY, {"resource_type": resource_type, "resource_id": resource_id}
-    ).scalar_one_or_none()
+    params = {"resource_type": resource_type, "resource_id": resource_id}
+    if session.get_bind().dialect.name == "postgresql":
+        found = pg_execute(session, _PG_CURRENT_BODY, params).fetchone()
+        return None if found is None else found[0]
+    return session.execute(_CURRENT_BODY, params).scalar_one_or_none()
 
 
 def _stored(row: Row[Any]) -> StoredResource:

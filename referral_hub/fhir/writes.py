@@ -2,20 +2,22 @@
 
 On PostgreSQL the current row, the version row and every index row go to the server as ONE statement
 (data-modifying CTEs fed by ``jsonb_to_recordset``): a Task create used to cost eight round trips here, and round
-trips, not work, dominated its latency. SQLite runs in-process, so it keeps plain statements.
+trips, not work, dominated its latency. Those statements go to psycopg directly (``driver_sql``: SQLAlchemy's
+execution machinery cost as much CPU as the statement itself), so their SQL uses psycopg's ``%(name)s``
+placeholders. SQLite runs in-process, so it keeps plain SQLAlchemy statements.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import TextClause, delete, insert, text, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
+from referral_hub.fhir.driver_sql import pg_execute
 from referral_hub.fhir.models import (
     DateIndex,
     FhirResource,
@@ -40,26 +42,6 @@ _PG_COLUMNS: dict[type, tuple[tuple[str, str], ...]] = {
     NumberIndex: (("param", "text"), ("value", "numeric"), ("system", "text"), ("code", "text")),
     UriIndex: (("param", "text"), ("value", "text")),
 }
-
-
-#: Statements longer than this (large bundles: one CTE group per resource) are not worth keeping.
-_CACHED_TEXT_MAX = 16_384
-
-
-def sql_text(sql: str) -> TextClause:
-    """``text(sql)``, built once per distinct statement of ordinary size.
-
-    The write statements are assembled per call from a handful of shapes (which index tables have rows, which
-    deferred tables), so the same strings recur; ``text()`` re-parses its bind parameters with a regular
-    expression and builds a parameter object for each on every call (measured ≈ 0.3 ms per Task create).
-    A TextClause is immutable once built and safe to share between threads.
-    """
-    return _cached_text(sql) if len(sql) <= _CACHED_TEXT_MAX else text(sql)
-
-
-@functools.lru_cache(maxsize=512)
-def _cached_text(sql: str) -> TextClause:
-    return text(sql)
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -91,8 +73,8 @@ def _index_ctes(rows: IndexRows, params: dict[str, Any], source: str, type_param
         ).decode()
         ctes.append(
             f"{source}i{n} AS (INSERT INTO {table.__tablename__} (resource_pk, resource_type, {names}) "  # noqa: S608
-            f"SELECT {source}.pk, :{type_param}, {names} FROM {source} "
-            f"CROSS JOIN jsonb_to_recordset(CAST(:{key} AS jsonb)) AS x({spec}))"
+            f"SELECT {source}.pk, %({type_param})s, {names} FROM {source} "
+            f"CROSS JOIN jsonb_to_recordset(CAST(%({key})s AS jsonb)) AS x({spec}))"
         )
     return ctes
 
@@ -116,12 +98,13 @@ def resource_ctes(
     # Only the alias (chosen by this module) is spliced in; every value is a bound parameter.
     current = (
         f"{alias} AS (INSERT INTO fhir_resource (resource_type, resource_id, version_id, last_updated, body) "  # noqa: S608
-        f"VALUES (:{alias}_type, :{alias}_id, 1, :{alias}_updated, CAST(:{alias}_body AS jsonb)) RETURNING pk, body)"
+        f"VALUES (%({alias}_type)s, %({alias}_id)s, 1, %({alias}_updated)s, CAST(%({alias}_body)s AS jsonb)) "
+        "RETURNING pk, body)"
     )
     version = (
         f"{alias}v AS (INSERT INTO fhir_resource_version "  # noqa: S608
         "(resource_pk, resource_type, resource_id, version_id, last_updated, method, body) "
-        f"SELECT pk, :{alias}_type, :{alias}_id, 1, :{alias}_updated, :{alias}_method, body FROM {alias})"
+        f"SELECT pk, %({alias}_type)s, %({alias}_id)s, 1, %({alias}_updated)s, %({alias}_method)s, body FROM {alias})"
     )
     return [current, version, *_index_ctes(rows, params, alias, f"{alias}_type")]
 
@@ -143,7 +126,8 @@ def insert_version_one(
         return int(pk)
     params: dict[str, Any] = {}
     ctes = resource_ctes("r", body, last_updated, method, rows, params)
-    return int(_run_ctes(session, ctes, params).scalar_one())
+    row = _run_ctes(session, ctes, params).fetchone()
+    return int(row[0])
 
 
 def insert_many_version_one(
@@ -182,11 +166,11 @@ def insert_many_version_one(
             ],
             default=_json_default,
         ).decode()
-    found = dict(session.execute(_MANY_STATEMENT, params).all())
+    found = dict(pg_execute(session, _MANY_STATEMENT, params).fetchall())
     return [int(found[k]) for k in range(len(items))]
 
 
-def _many_statement() -> Any:
+def _many_statement() -> str:
     """One constant statement for any number of resources: psycopg prepares it once per connection and PostgreSQL
     reuses the plan. (A statement built per call — one CTE group per resource — had to be planned afresh every time:
     38 ms of a screening response's 17-resource write went to planning.)"""
@@ -198,13 +182,13 @@ def _many_statement() -> Any:
         index_ctes.append(
             f"i{n} AS (INSERT INTO {table.__tablename__} (resource_pk, resource_type, {names}) "  # noqa: S608
             f"SELECT r.pk, r.resource_type, {', '.join(f'x.{name}' for name, _ in columns)} FROM r "
-            f"JOIN jsonb_to_recordset(CAST(:idx{n} AS jsonb)) AS x(rtype text, rid text, {spec}) "
+            f"JOIN jsonb_to_recordset(CAST(%(idx{n})s AS jsonb)) AS x(rtype text, rid text, {spec}) "
             "ON x.rtype = r.resource_type AND x.rid = r.resource_id)"
         )
     joined = "FROM r JOIN src ON src.resource_type = r.resource_type AND src.resource_id = r.resource_id"
     # Only table and column names from this module are spliced in; every value is a bound parameter.
     sql = (
-        "WITH src AS (SELECT * FROM jsonb_to_recordset(CAST(:resources AS jsonb)) AS s(k int, resource_type text, "  # noqa: S608
+        "WITH src AS (SELECT * FROM jsonb_to_recordset(CAST(%(resources)s AS jsonb)) AS s(k int, resource_type text, "  # noqa: S608
         "resource_id text, last_updated timestamp, method text, body jsonb)), "
         "r AS (INSERT INTO fhir_resource (resource_type, resource_id, version_id, last_updated, body) "
         "SELECT resource_type, resource_id, 1, last_updated, body FROM src ORDER BY k "
@@ -214,7 +198,7 @@ def _many_statement() -> Any:
         "SELECT r.pk, r.resource_type, r.resource_id, 1, r.last_updated, src.method, r.body "
         f"{joined}), "
     )
-    return text(sql + ", ".join(index_ctes) + f" SELECT src.k, r.pk {joined}")
+    return sql + ", ".join(index_ctes) + f" SELECT src.k, r.pk {joined}"
 
 
 _MANY_STATEMENT = _many_statement()
@@ -293,16 +277,16 @@ def replace_version(
         "body": orjson.dumps(body).decode(),
     }
     ctes = [
-        "r AS (UPDATE fhir_resource SET version_id = :new_version, last_updated = :last_updated, "
-        "body = CAST(:body AS jsonb) WHERE pk = :pk AND version_id = :old_version RETURNING pk, body)",
+        "r AS (UPDATE fhir_resource SET version_id = %(new_version)s, last_updated = %(last_updated)s, "
+        "body = CAST(%(body)s AS jsonb) WHERE pk = %(pk)s AND version_id = %(old_version)s RETURNING pk, body)",
         "v AS (INSERT INTO fhir_resource_version "
         "(resource_pk, resource_type, resource_id, version_id, last_updated, method, body) "
-        "SELECT pk, :resource_type, :resource_id, :new_version, :last_updated, 'PUT', body FROM r)",
+        "SELECT pk, %(resource_type)s, %(resource_id)s, %(new_version)s, %(last_updated)s, 'PUT', body FROM r)",
         # Deletes see the rows as they were when the statement started, so they never touch the new rows below.
         *[_delete_cte(n, table) for n, table in enumerate(INDEX_TABLES)],
         *_index_ctes(rows, params, "r"),
     ]
-    return _run_ctes(session, ctes, params).first() is not None
+    return _run_ctes(session, ctes, params).fetchone() is not None
 
 
 def _delete_cte(n: int, table: type) -> str:
@@ -311,7 +295,7 @@ def _delete_cte(n: int, table: type) -> str:
 
 def _run_ctes(session: Session, ctes: list[str], params: dict[str, Any]) -> Any:
     # Only table and column names from this module are spliced in; every value is a bound parameter.
-    return session.execute(sql_text(f"WITH {', '.join(ctes)} SELECT pk FROM r"), params)  # noqa: S608
+    return pg_execute(session, f"WITH {', '.join(ctes)} SELECT pk FROM r", params)  # noqa: S608
 
 
 def _plain_version_and_index(
