@@ -122,12 +122,17 @@ def _pg_type(column: Any) -> str:
     return "text"
 
 
-def _json_value(value: Any) -> Any:
+_DUMP_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _json_default(value: Any) -> Any:
+    """orjson's hook for what it does not write itself: datetimes (passed through, so that aware ones become naive
+    UTC for ``timestamp`` columns, which would ignore an offset) and Decimals."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None).isoformat() if value.tzinfo else value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def flush_batch(session: Session) -> None:
@@ -154,9 +159,8 @@ def flush_batch(session: Session) -> None:
         columns = sorted({name for row in values for name in row})
         spec = ", ".join(f"{name} {_pg_type(table.c[name])}" for name in columns)
         names = ", ".join(columns)
-        params[f"rows{m}"] = orjson.dumps(
-            [{name: _json_value(row.get(name)) for name in columns} for row in values]
-        ).decode()
+        # jsonb_to_recordset reads a key a row lacks as NULL, so the rows go as they are.
+        params[f"rows{m}"] = orjson.dumps(values, default=_json_default, option=_DUMP_OPTIONS).decode()
         ctes.append(
             f"t{m} AS (INSERT INTO {table.name} ({names}) SELECT {names} "  # noqa: S608 (names from metadata)
             f"FROM jsonb_to_recordset(CAST(%(rows{m})s AS jsonb)) AS x({spec}))"
