@@ -20,10 +20,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+# The hub's public address follows HOST/PORT unless REFERRAL_HUB_BASE_URL says otherwise (printed login links).
 run: install
 	$(BIN)/referral-hub db upgrade
-	$(BIN)/referral-hub demo
-	$(BIN)/referral-hub serve --host $(HOST) --port $(PORT)
+	REFERRAL_HUB_BASE_URL="$${REFERRAL_HUB_BASE_URL:-http://$(HOST):$(PORT)}" $(BIN)/referral-hub demo
+	REFERRAL_HUB_BASE_URL="$${REFERRAL_HUB_BASE_URL:-http://$(HOST):$(PORT)}" $(BIN)/referral-hub serve --host $(HOST) --port $(PORT)
 
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded browser). Installing it needs
 # root (CI and these machines); elsewhere the browser tests skip, saying why.
