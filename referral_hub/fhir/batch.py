@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -23,7 +22,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, Numeric, Ta
 from sqlalchemy.orm import Session
 
 from referral_hub.fhir.driver_sql import pg_execute
-from referral_hub.fhir.writes import IndexRows, insert_version_one, resource_ctes
+from referral_hub.fhir.writes import JSON_OPTIONS, IndexRows, insert_version_one, json_default, resource_ctes
 
 _ROWS = "batch.rows"
 _RESOURCES = "batch.resources"
@@ -122,19 +121,6 @@ def _pg_type(column: Any) -> str:
     return "text"
 
 
-_DUMP_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
-
-
-def _json_default(value: Any) -> Any:
-    """orjson's hook for what it does not write itself: datetimes (passed through, so that aware ones become naive
-    UTC for ``timestamp`` columns, which would ignore an offset) and Decimals."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat() if value.tzinfo else value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 def flush_batch(session: Session) -> None:
     """Send everything deferred in this transaction (no-op when nothing is)."""
     for fn in _pre_flush:
@@ -160,7 +146,7 @@ def flush_batch(session: Session) -> None:
         spec = ", ".join(f"{name} {_pg_type(table.c[name])}" for name in columns)
         names = ", ".join(columns)
         # jsonb_to_recordset reads a key a row lacks as NULL, so the rows go as they are.
-        params[f"rows{m}"] = orjson.dumps(values, default=_json_default, option=_DUMP_OPTIONS).decode()
+        params[f"rows{m}"] = orjson.dumps(values, default=json_default, option=JSON_OPTIONS).decode()
         ctes.append(
             f"t{m} AS (INSERT INTO {table.name} ({names}) SELECT {names} "  # noqa: S608 (names from metadata)
             f"FROM jsonb_to_recordset(CAST(%(rows{m})s AS jsonb)) AS x({spec}))"

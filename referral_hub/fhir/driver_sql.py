@@ -11,18 +11,23 @@ Nothing else changes: the statements run on the connection SQLAlchemy checked ou
 transaction (or in autocommit where the request chose it), psycopg prepares them as before, and JSON columns come
 back through the loader the engine registered on the connection. Errors are raised as SQLAlchemy's own
 exception classes (``IntegrityError`` …), with the parameters hidden (they hold resource bodies, i.e. PHI), and a
-lost connection is invalidated as SQLAlchemy would. SQL is written in psycopg's ``%(name)s`` style; SQLAlchemy
-statement events do not see these statements.
+lost connection is invalidated as SQLAlchemy would. SQL is written in psycopg's ``%(name)s`` style, or is a Core
+statement :func:`fetch` compiles once for psycopg; SQLAlchemy statement events do not see these statements.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import psycopg
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+_DIALECT = psycopg_dialect.dialect()
 
 
 def pg_execute(session: Session, sql: str, params: Mapping[str, Any]) -> psycopg.Cursor[Any]:
@@ -51,4 +56,20 @@ def pg_execute(session: Session, sql: str, params: Mapping[str, Any]) -> psycopg
     return cursor
 
 
-__all__ = ["pg_execute"]
+def fetch(session: Session, statement: Executable, params: Mapping[str, Any]) -> Any:
+    """Run a fixed Core ``statement`` (no expanding parameters) and return its rows as tuples: on PostgreSQL through
+    :func:`pg_execute` with the statement's SQL compiled once, elsewhere through ``Session.execute``.
+
+    Result processing is skipped on PostgreSQL: ``timestamp`` columns come back naive (UTC).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_execute(session, _compiled(statement), params)
+    return session.execute(statement, params)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(statement: Executable) -> str:
+    return str(statement.compile(dialect=_DIALECT))  # type: ignore[attr-defined]
+
+
+__all__ = ["fetch", "pg_execute"]

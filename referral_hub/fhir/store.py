@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from referral_hub.db_types import utcnow
 from referral_hub.fhir import indexer
 from referral_hub.fhir.batch import flush_batch, mark_data_written
-from referral_hub.fhir.driver_sql import pg_execute
+from referral_hub.fhir.driver_sql import fetch
 from referral_hub.fhir.hooks import WriteEvent, run_write_hooks
 from referral_hub.fhir.models import (
     DateIndex,
@@ -53,10 +53,6 @@ _CURRENT_ROW = select(
 _CURRENT_BODY = select(_TABLE.c.body).where(
     _TABLE.c.resource_type == bindparam("resource_type"), _TABLE.c.resource_id == bindparam("resource_id")
 )
-#: The same two statements as PostgreSQL runs them through ``driver_sql`` (about half the CPU per statement).
-_PG_WHERE = " FROM fhir_resource WHERE resource_type = %(resource_type)s AND resource_id = %(resource_id)s"
-_PG_CURRENT_ROW = "SELECT pk, resource_type, resource_id, version_id, last_updated, body" + _PG_WHERE
-_PG_CURRENT_BODY = "SELECT body" + _PG_WHERE
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
@@ -155,14 +151,11 @@ class ResourceStore:
 
     def _current_row(self, resource_type: str, resource_id: str) -> StoredResource | None:
         params = {"resource_type": resource_type, "resource_id": resource_id}
-        if self.session.get_bind().dialect.name == "postgresql":
-            found = pg_execute(self.session, _PG_CURRENT_ROW, params).fetchone()
-            if found is None:
-                return None
-            pk, rtype, rid, version_id, last_updated, body = found
-            return StoredResource(pk, rtype, rid, version_id, last_updated.replace(tzinfo=UTC), body)
-        row = self.session.execute(_CURRENT_ROW, params).first()
-        return None if row is None else _stored(row)
+        found = fetch(self.session, _CURRENT_ROW, params).fetchone()
+        if found is None:
+            return None
+        pk, rtype, rid, version_id, last_updated, body = found
+        return StoredResource(pk, rtype, rid, version_id, last_updated.replace(tzinfo=UTC), body)
 
     # ---- writes ------------------------------------------------------------------------------------------------
     def create(self, resource: dict[str, Any], *, workflow: bool = True, assigned_id: str | None = None) -> WriteResult:
@@ -325,15 +318,8 @@ def _copy_body(resource: dict[str, Any]) -> dict[str, Any]:
 
 def current_body(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
     """The current body of one resource, or None; a prebuilt Core statement (see ``_CURRENT_ROW``)."""
-    params = {"resource_type": resource_type, "resource_id": resource_id}
-    if session.get_bind().dialect.name == "postgresql":
-        found = pg_execute(session, _PG_CURRENT_BODY, params).fetchone()
-        return None if found is None else found[0]
-    return session.execute(_CURRENT_BODY, params).scalar_one_or_none()
-
-
-def _stored(row: Row[Any]) -> StoredResource:
-    return StoredResource(row.pk, row.resource_type, row.resource_id, row.version_id, row.last_updated, row.body)
+    found = fetch(session, _CURRENT_BODY, {"resource_type": resource_type, "resource_id": resource_id}).fetchone()
+    return None if found is None else found[0]
 
 
 def index_rows(body: dict[str, Any], local_bases: tuple[str, ...]) -> dict[type, list[dict[str, Any]]]:

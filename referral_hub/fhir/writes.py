@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -48,10 +49,18 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _json_default(value: Any) -> Any:
+#: orjson options for the JSON the write statements send: datetimes go through :func:`json_default`.
+JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def json_default(value: Any) -> Any:
+    """orjson's hook for what it does not write as PostgreSQL reads it: datetimes become naive UTC (``timestamp``
+    columns would ignore an offset), Decimals strings."""
     if isinstance(value, datetime):
-        return _naive_utc(value).isoformat()
-    return str(value)  # Decimal
+        return (_naive_utc(value) if value.tzinfo else value).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _is_postgres(session: Session) -> bool:
@@ -69,7 +78,7 @@ def _index_ctes(rows: IndexRows, params: dict[str, Any], source: str, type_param
         spec = ", ".join(f"{name} {kind}" for name, kind in columns)
         key = f"{source}_idx{n}"
         params[key] = orjson.dumps(
-            [{name: row.get(name) for name, _ in columns} for row in values], default=_json_default
+            [{name: row.get(name) for name, _ in columns} for row in values], default=json_default, option=JSON_OPTIONS
         ).decode()
         ctes.append(
             f"{source}i{n} AS (INSERT INTO {table.__tablename__} (resource_pk, resource_type, {names}) "  # noqa: S608
@@ -153,7 +162,8 @@ def insert_many_version_one(
                 }
                 for k, (body, last_updated, method, _rows) in enumerate(items)
             ],
-            default=_json_default,
+            default=json_default,
+            option=JSON_OPTIONS,
         ).decode()
     }
     for n, table in enumerate(INDEX_TABLES):
@@ -164,7 +174,8 @@ def insert_many_version_one(
                 for body, _updated, _method, rows in items
                 for row in rows.get(table) or ()
             ],
-            default=_json_default,
+            default=json_default,
+            option=JSON_OPTIONS,
         ).decode()
     found = dict(pg_execute(session, _MANY_STATEMENT, params).fetchall())
     return [int(found[k]) for k in range(len(items))]
